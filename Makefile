@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# xdpsec: quiet by default, V=1 shows the commands; everything generated
+# goes into $(BUILD), which "make clean" removes.
+
+BUILD ?= build
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+	-Wstrict-prototypes -Wcast-qual -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+XCFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread \
+	-Iinclude -Iuser -I$(BUILD) -MMD -MP
+LDLIBS := -lxdp -lbpf -lelf -lz -lcrypto -lmnl -ljson-c -linih -pthread
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC)
+
+LIB_SRCS := log aead esp replay config counters nexthop
+DAEMON_SRCS := xdpsecd xsk worker sad spd ctl ip
+CLI_SRCS := xdpsec
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+LIB_OBJS := $(LIB_SRCS:%=$(BUILD)/user/%.o)
+DAEMON_OBJS := $(DAEMON_SRCS:%=$(BUILD)/user/%.o)
+CLI_OBJS := $(CLI_SRCS:%=$(BUILD)/user/%.o)
+LIBXDPSEC := $(BUILD)/libxdpsec.a
+SKEL := $(BUILD)/xdpsec.skel.h
+BINS := $(BUILD)/xdpsecd $(BUILD)/xdpsec
+TEST_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_xdp
+
+.DELETE_ON_ERROR:
+.PHONY: all clean test demo deps tests format
+
+all: $(BINS)
+
+tests: $(TEST_BINS)
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/xdpsec_common.h | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/user/%.o: user/%.c | $(BUILD)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XCFLAGS) -c $< -o $@
+
+$(DAEMON_OBJS): $(SKEL)
+
+$(LIBXDPSEC): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/xdpsecd: $(DAEMON_OBJS) $(LIBXDPSEC)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XCFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/xdpsec: $(CLI_OBJS) $(LIBXDPSEC)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XCFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%.o: tests/unit/%.c | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XCFLAGS) -Itests/unit -c $< -o $@
+
+$(BUILD)/tests/test_xdp.o: tests/bpf/test_xdp.c $(SKEL) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XCFLAGS) -Itests/unit -c $< -o $@
+
+# Each test links only the modules it exercises, so that one module can be
+# tested while another is still being written.
+uobjs = $(patsubst %,$(BUILD)/user/%.o,$(1))
+TEST_OBJS_test_aead := $(call uobjs,aead log)
+TEST_OBJS_test_replay := $(call uobjs,replay)
+TEST_OBJS_test_esp := $(call uobjs,esp aead log)
+TEST_OBJS_test_config := $(call uobjs,config aead log)
+TEST_OBJS_test_nexthop := $(call uobjs,nexthop log)
+TEST_OBJS_test_xdp := $(call uobjs,counters)
+
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $$(TEST_OBJS_test_$$*)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XCFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all tests
+	$(Q)tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+format:
+	$(Q)clang-format -i bpf/*.c user/*.c user/*.h include/*.h
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

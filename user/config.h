@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The static configuration: an INI file with one [daemon] section and any
+ * number of [sa NAME] and [policy NAME] sections.  The control socket's
+ * "sa add" and "policy add" requests use the same keys, through the same
+ * setters, so the file and the CLI cannot drift apart.
+ */
+#ifndef XDPSEC_CONFIG_H
+#define XDPSEC_CONFIG_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aead.h"
+#include "log.h"
+#include "xdpsec_common.h"
+
+enum config_limits {
+	CONFIG_NAME_MAX = 64,
+	CONFIG_ERR_MAX = 512,
+};
+
+enum xdp_attach_mode {
+	XDP_ATTACH_AUTO = 0,	/* native where the driver has it */
+	XDP_ATTACH_NATIVE,
+	XDP_ATTACH_GENERIC,
+};
+
+struct sa_conf {
+	char name[CONFIG_NAME_MAX];
+	struct xdpsec_sa sa;		/* as it goes into the "sad" map */
+	uint8_t key[AEAD_KEY_MAX + AEAD_SALT_LEN];	/* key || salt */
+	size_t key_len;
+	unsigned int given;		/* bitmask of keys set */
+	int line;			/* of the section header, 0 if none */
+};
+
+struct policy_conf {
+	char name[CONFIG_NAME_MAX];
+	struct xdpsec_policy pol;
+	char sa_name[CONFIG_NAME_MAX];	/* PROTECT: the SA, by name */
+	unsigned int given;
+	int line;
+};
+
+struct daemon_conf {
+	char instance[CONFIG_NAME_MAX];
+	char ifaces[XDPSEC_MAX_IFACES][IF_NAMESIZE];
+	unsigned int n_ifaces;
+	uint8_t default_action;		/* XDPSEC_ACT_DISCARD unless set */
+	uint32_t replay_window;		/* default for SAs that set none */
+	enum log_level log_level;
+	enum xdp_attach_mode xdp_mode;
+};
+
+struct config {
+	char path[PATH_MAX];
+	struct daemon_conf daemon;
+	struct sa_conf *sas;
+	size_t n_sas;
+	struct policy_conf *policies;
+	size_t n_policies;
+};
+
+/*
+ * Parses path into cfg (zeroed first).  On error returns a negative errno
+ * and writes "path:line: problem" into err.  Key files are read and
+ * checked here.  cfg must be released with config_free().
+ */
+int config_load(const char *path, struct config *cfg, char *err,
+		size_t errlen);
+/* Frees cfg and wipes every key it holds. */
+void config_free(struct config *cfg);
+
+void config_daemon_defaults(struct daemon_conf *d);
+void config_sa_init(struct sa_conf *sa, const char *name);
+void config_policy_init(struct policy_conf *p, const char *name);
+
+/*
+ * Setters used by the file parser and by control requests.  basedir
+ * resolves a relative key_file.  Return 0, or -EINVAL with a message
+ * (without file and line) in err.
+ */
+int config_daemon_set(struct daemon_conf *d, const char *key,
+		      const char *val, char *err, size_t errlen);
+int config_sa_set(struct sa_conf *sa, const char *key, const char *val,
+		  const char *basedir, char *err, size_t errlen);
+int config_policy_set(struct policy_conf *p, const char *key,
+		      const char *val, char *err, size_t errlen);
+
+/* Checks that a finished section is complete and consistent. */
+int config_sa_check(const struct sa_conf *sa, char *err, size_t errlen);
+int config_policy_check(const struct policy_conf *p, char *err,
+			size_t errlen);
+
+/*
+ * Reads a key file: hex digits (whitespace ignored), exactly len bytes.
+ * Refuses files that are not regular or that group or others can read.
+ */
+int config_key_file_read(const char *path, uint8_t *key, size_t len,
+			 char *err, size_t errlen);
+
+/* Parsers shared with the CLI. */
+int config_parse_prefix(const char *s, uint8_t *family,
+			struct xdpsec_addr *addr, uint8_t *plen);
+int config_parse_addr(const char *s, uint8_t *family,
+		      struct xdpsec_addr *addr);
+int config_parse_action(const char *s, uint8_t *action);
+const char *config_action_name(uint8_t action);
+const char *config_mode_name(uint8_t mode);
+const char *config_dir_name(uint8_t dir);
+
+#endif /* XDPSEC_CONFIG_H */

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <arpa/inet.h>
+
+#include <bpf/bpf.h>
+#include <openssl/crypto.h>
+
+#include "log.h"
+#include "sad.h"
+
+int sad_init(struct sad *db, int sad_fd, int spi_fd, int state_fd,
+	     unsigned int n_workers)
+{
+	size_t len = sizeof(*db->state) * XDPSEC_MAX_SA;
+	void *state;
+
+	state = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, state_fd,
+		     0);
+	if (state == MAP_FAILED)
+		return -errno;
+
+	memset(db, 0, sizeof(*db));
+	db->sad_fd = sad_fd;
+	db->spi_fd = spi_fd;
+	db->state = state;
+	db->n_workers = n_workers;
+	return 0;
+}
+
+static void sa_free(struct sa *sa)
+{
+	if (sa->esp) {
+		for (unsigned int i = 0; i < sa->n_workers; i++)
+			aead_free(sa->esp[i].aead);
+		free(sa->esp);
+	}
+	pthread_spin_destroy(&sa->replay_lock);
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
+}
+
+static int sa_key_contexts(struct sa *sa, unsigned int n_workers)
+{
+	const struct aead_info *info = aead_info(sa->pub.alg);
+	struct esp_sa tmpl = {
+		.spi = sa->pub.spi,
+		.mode = sa->pub.mode,
+		.family = sa->pub.family,
+		.flags = sa->pub.flags,
+		.icv_len = info->icv_len,
+		.src = sa->pub.src,
+		.dst = sa->pub.dst,
+	};
+
+	memcpy(tmpl.salt, sa->key + info->key_len, AEAD_SALT_LEN);
+	sa->esp = calloc(n_workers, sizeof(*sa->esp));
+	if (!sa->esp)
+		return -ENOMEM;
+	sa->n_workers = n_workers;
+
+	for (unsigned int i = 0; i < n_workers; i++) {
+		sa->esp[i] = tmpl;
+		sa->esp[i].aead = aead_new(sa->pub.alg, sa->key);
+		if (!sa->esp[i].aead)
+			return -ENOMEM;
+	}
+	OPENSSL_cleanse(&tmpl, sizeof(tmpl));
+	return 0;
+}
+
+static int sad_slot_find(struct sad *db)
+{
+	/* Index 0 is never used, so that a zeroed field never names an SA. */
+	for (uint32_t i = 1; i < XDPSEC_MAX_SA; i++)
+		if (!db->slots[i])
+			return i;
+	return -ENOSPC;
+}
+
+struct sa *sad_find_name(struct sad *db, const char *name)
+{
+	for (uint32_t i = 1; i < XDPSEC_MAX_SA; i++)
+		if (db->slots[i] && !strcmp(db->slots[i]->name, name))
+			return db->slots[i];
+	return NULL;
+}
+
+static bool sad_spi_in_use(struct sad *db, const struct xdpsec_sa *pub)
+{
+	struct xdpsec_spi_key key = {
+		.spi = htonl(pub->spi),
+		.proto = pub->proto,
+	};
+	uint32_t idx;
+
+	if (pub->dir != XDPSEC_DIR_IN)
+		return false;
+	return !bpf_map_lookup_elem(db->spi_fd, &key, &idx);
+}
+
+static int sad_publish(struct sad *db, struct sa *sa)
+{
+	struct xdpsec_spi_key key = {
+		.spi = htonl(sa->pub.spi),
+		.proto = sa->pub.proto,
+	};
+	struct xdpsec_sa_state zero = { 0 };
+	int err;
+
+	/* A fresh SA starts with its counters and replay top at zero. */
+	db->state[sa->idx] = zero;
+	sa->pub.state = XDPSEC_SA_ACTIVE;
+	err = bpf_map_update_elem(db->sad_fd, &sa->idx, &sa->pub, BPF_ANY);
+	if (err)
+		return err;
+	__atomic_store_n(&db->slots[sa->idx], sa, __ATOMIC_RELEASE);
+	if (sa->pub.dir != XDPSEC_DIR_IN)
+		return 0;
+	return bpf_map_update_elem(db->spi_fd, &key, &sa->idx, BPF_NOEXIST);
+}
+
+int sad_add(struct sad *db, const struct sa_conf *conf, bool from_config,
+	    char *err, size_t errlen)
+{
+	struct sa *sa;
+	int idx, ret;
+
+	if (sad_find_name(db, conf->name)) {
+		snprintf(err, errlen, "an SA named %s exists", conf->name);
+		return -EEXIST;
+	}
+	if (sad_spi_in_use(db, &conf->sa)) {
+		snprintf(err, errlen, "inbound SPI 0x%08x is in use",
+			 conf->sa.spi);
+		return -EEXIST;
+	}
+	idx = sad_slot_find(db);
+	if (idx < 0) {
+		snprintf(err, errlen, "the SAD is full (%d SAs)",
+			 XDPSEC_MAX_SA - 1);
+		return idx;
+	}
+
+	sa = calloc(1, sizeof(*sa));
+	if (!sa)
+		return -ENOMEM;
+	sa->idx = idx;
+	sa->from_config = from_config;
+	snprintf(sa->name, sizeof(sa->name), "%s", conf->name);
+	sa->pub = conf->sa;
+	memcpy(sa->key, conf->key, conf->key_len);
+	sa->key_len = conf->key_len;
+	pthread_spin_init(&sa->replay_lock, PTHREAD_PROCESS_PRIVATE);
+	ret = replay_init(&sa->replay, sa->pub.replay_window);
+	if (ret)
+		goto err_free;
+	ret = sa_key_contexts(sa, db->n_workers);
+	if (ret)
+		goto err_free;
+	ret = sad_publish(db, sa);
+	if (ret)
+		goto err_unpublish;
+
+	db->count++;
+	log_info("SA %s added: %s spi 0x%08x, index %u", sa->name,
+		 config_dir_name(sa->pub.dir), sa->pub.spi, sa->idx);
+	return idx;
+
+err_unpublish:
+	__atomic_store_n(&db->slots[idx], NULL, __ATOMIC_RELEASE);
+	sa->pub.state = XDPSEC_SA_FREE;
+	bpf_map_update_elem(db->sad_fd, &sa->idx, &sa->pub, BPF_ANY);
+err_free:
+	snprintf(err, errlen, "cannot install SA %s: %s", conf->name,
+		 strerror(-ret));
+	sa_free(sa);
+	return ret;
+}
+
+void sad_kill(struct sad *db, struct sa *sa)
+{
+	struct xdpsec_sa dead = sa->pub;
+
+	dead.state = XDPSEC_SA_DEAD;
+	bpf_map_update_elem(db->sad_fd, &sa->idx, &dead, BPF_ANY);
+}
+
+int sad_del(struct sad *db, uint32_t idx, void (*sync)(void *), void *arg)
+{
+	struct xdpsec_spi_key key;
+	struct xdpsec_sa freed = { 0 };
+	struct sa *sa = sad_get(db, idx);
+
+	if (!sa)
+		return -ENOENT;
+
+	/* First stop XDP from steering new packets to the SA... */
+	sad_kill(db, sa);
+	if (sa->pub.dir == XDPSEC_DIR_IN) {
+		key = (struct xdpsec_spi_key){
+			.spi = htonl(sa->pub.spi),
+			.proto = sa->pub.proto,
+		};
+		bpf_map_delete_elem(db->spi_fd, &key);
+	}
+	__atomic_store_n(&db->slots[idx], NULL, __ATOMIC_RELEASE);
+
+	/* ...then wait until no worker can still hold it, and wipe it. */
+	sync(arg);
+	bpf_map_update_elem(db->sad_fd, &idx, &freed, BPF_ANY);
+	log_info("SA %s deleted (spi 0x%08x)", sa->name, sa->pub.spi);
+	sa_free(sa);
+	db->count--;
+	return 0;
+}
+
+void sad_fini(struct sad *db, void (*sync)(void *), void *arg)
+{
+	for (uint32_t i = 1; i < XDPSEC_MAX_SA; i++)
+		if (db->slots[i])
+			sad_del(db, i, sync, arg);
+	munmap(db->state, sizeof(*db->state) * XDPSEC_MAX_SA);
+}
+
+bool sad_conf_equal(const struct sa *sa, const struct sa_conf *conf)
+{
+	struct xdpsec_sa a = sa->pub, b = conf->sa;
+
+	a.state = b.state = 0;
+	return !strcmp(sa->name, conf->name) && !memcmp(&a, &b, sizeof(a)) &&
+	       sa->key_len == conf->key_len &&
+	       !CRYPTO_memcmp(sa->key, conf->key, sa->key_len);
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The security association database.  The public half of each SA lives in
+ * the "sad" map (what XDP and bpftool see); keys, AEAD contexts and the
+ * replay window live only here, in daemon memory that is never dumped.
+ */
+#ifndef XDPSEC_SAD_H
+#define XDPSEC_SAD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "esp.h"
+#include "replay.h"
+#include "xdpsec_common.h"
+
+struct sa {
+	uint32_t idx;
+	char name[CONFIG_NAME_MAX];
+	bool from_config;		/* loaded from the file, not the CLI */
+	int exhausted;			/* outbound: no sequence numbers left */
+	struct xdpsec_sa pub;		/* copy of the map entry */
+	uint8_t key[AEAD_KEY_MAX + AEAD_SALT_LEN];
+	size_t key_len;
+	unsigned int n_workers;
+	struct esp_sa *esp;		/* one per worker, each keyed */
+	pthread_spinlock_t replay_lock;	/* inbound: one writer at a time */
+	struct replay replay;
+};
+
+struct sad {
+	struct sa *slots[XDPSEC_MAX_SA];	/* read by workers */
+	uint32_t count;
+	int sad_fd;
+	int spi_fd;
+	struct xdpsec_sa_state *state;	/* mmap of "sa_state" */
+	unsigned int n_workers;
+};
+
+int sad_init(struct sad *db, int sad_fd, int spi_fd, int state_fd,
+	     unsigned int n_workers);
+void sad_fini(struct sad *db, void (*sync)(void *), void *arg);
+
+/*
+ * Adds an SA described by conf (fully checked).  Refuses a duplicate name,
+ * or an inbound SPI already in use.  Returns the SA index or -errno, with a
+ * message in err.
+ */
+int sad_add(struct sad *db, const struct sa_conf *conf, bool from_config,
+	    char *err, size_t errlen);
+
+/*
+ * Removes an SA: XDP stops steering to it at once; its memory and keys are
+ * wiped only after sync() has waited for every worker to let go.
+ */
+int sad_del(struct sad *db, uint32_t idx, void (*sync)(void *), void *arg);
+
+struct sa *sad_find_name(struct sad *db, const char *name);
+
+/* Marks an SA dead in the map (sequence space exhausted, say). */
+void sad_kill(struct sad *db, struct sa *sa);
+
+/* Compares two configured SAs: same name, parameters and key. */
+bool sad_conf_equal(const struct sa *sa, const struct sa_conf *conf);
+
+static inline struct sa *sad_get(struct sad *db, uint32_t idx)
+{
+	if (idx >= XDPSEC_MAX_SA)
+		return NULL;
+	return __atomic_load_n(&db->slots[idx], __ATOMIC_ACQUIRE);
+}
+
+#endif /* XDPSEC_SAD_H */

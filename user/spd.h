@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The security policy database.  Policies are kept here in their
+ * configured form and compiled into the "policies" array and the
+ * "spd4"/"spd6" tries that XDP walks.  Each compile writes into the half of
+ * the policy array that XDP is not using, then swings the tries over, so
+ * XDP never sees a half-written SPD.
+ */
+#ifndef XDPSEC_SPD_H
+#define XDPSEC_SPD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "sad.h"
+#include "xdpsec_common.h"
+
+struct spd_entry {
+	uint32_t id;
+	bool from_config;
+	struct policy_conf conf;
+};
+
+struct spd {
+	struct spd_entry *entries;
+	size_t n;
+	uint32_t next_id;
+	unsigned int half;		/* the half of "policies" XDP uses */
+	int pol_fd;
+	int spd4_fd;
+	int spd6_fd;
+};
+
+int spd_init(struct spd *spd, int pol_fd, int spd4_fd, int spd6_fd);
+void spd_fini(struct spd *spd);
+
+/* Adds a checked policy and recompiles.  Returns its id or -errno. */
+int spd_add(struct spd *spd, struct sad *sad, const struct policy_conf *conf,
+	    bool from_config, char *err, size_t errlen);
+int spd_del(struct spd *spd, struct sad *sad, uint32_t id);
+struct spd_entry *spd_find_name(struct spd *spd, const char *name);
+
+/* Rebuilds the maps, resolving SA names to indexes as they are now. */
+int spd_compile(struct spd *spd, struct sad *sad, char *err, size_t errlen);
+
+/*
+ * True if a packet with these fields matches sel: prefixes, protocol
+ * (0 = any) and port ranges (ports only for TCP/UDP, has_ports false for
+ * non-first fragments).
+ */
+bool sel_match(const struct xdpsec_sel *sel, uint8_t family,
+	       const void *src, const void *dst, uint8_t proto, bool has_ports,
+	       uint16_t sport, uint16_t dport);
+
+#endif /* XDPSEC_SPD_H */

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <net/ethernet.h>
+
+#include "ip.h"
+#include "log.h"
+#include "worker.h"
+
+enum {
+	WORKER_POLL_MS = 100,	/* bounds how long a grace period waits */
+	WORKER_KICKS_MAX = 4,	/* per flush: at most this many sendto() */
+};
+
+/* A frame ready to go out, and the socket it goes out on. */
+struct tx_item {
+	struct xsk *xsk;
+	uint64_t addr;
+	uint32_t len;
+};
+
+static inline void worker_count(struct worker *w, unsigned int reason)
+{
+	w->cnt[reason]++;
+}
+
+/* Frames come back to a small local cache first, then to the pool. */
+static void worker_free_frame(struct worker *w, uint64_t addr)
+{
+	if (w->n_cache == sizeof(w->cache) / sizeof(w->cache[0])) {
+		pool_put(&w->d->umem.pool, w->cache, XSK_BATCH);
+		w->n_cache -= XSK_BATCH;
+		memmove(w->cache, w->cache + XSK_BATCH,
+			w->n_cache * sizeof(w->cache[0]));
+	}
+	w->cache[w->n_cache++] = umem_frame_base(addr);
+}
+
+static void worker_refill(struct worker *w)
+{
+	struct xsk *x = w->xsk;
+	uint32_t free_slots = xsk_prod_nb_free(&x->fill, XSK_BATCH);
+	uint32_t n, idx;
+
+	if (free_slots > XSK_BATCH)
+		free_slots = XSK_BATCH;
+	if (w->n_cache < free_slots)
+		w->n_cache += pool_get(&w->d->umem.pool, w->cache + w->n_cache,
+				       free_slots - w->n_cache);
+	n = free_slots < w->n_cache ? free_slots : w->n_cache;
+	if (!n || xsk_ring_prod__reserve(&x->fill, n, &idx) != n)
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(&x->fill, idx + i) =
+			w->cache[--w->n_cache];
+	xsk_ring_prod__submit(&x->fill, n);
+}
+
+static bool worker_sel_ok(const struct sa *sa, const struct pkt *p)
+{
+	struct ip_fields f;
+
+	if (ip_parse(p, &f))
+		return false;
+	return sel_match(&sa->pub.sel, f.family, f.src, f.dst, f.proto,
+			 f.has_ports, f.sport, f.dport);
+}
+
+static void sa_account(struct worker *w, struct sa *sa, uint32_t bytes)
+{
+	struct xdpsec_sa_state *st = &w->d->sad.state[sa->idx];
+
+	__atomic_add_fetch(&st->packets, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&st->bytes, bytes, __ATOMIC_RELAXED);
+}
+
+static void sa_count_drop(struct worker *w, struct sa *sa, int reason)
+{
+	struct xdpsec_sa_state *st = &w->d->sad.state[sa->idx];
+	__u64 *c = reason == XDPSEC_CNT_DROP_AUTH ? &st->auth_fails :
+		      reason == XDPSEC_CNT_DROP_REPLAY ? &st->replay_drops :
+							  &st->other_drops;
+
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
+/* The full sequence number of an inbound packet, or 0 if it is invalid. */
+static uint64_t esp_in_seq(struct sa *sa, uint32_t seq_lo)
+{
+	uint64_t seq;
+
+	if (!(sa->pub.flags & XDPSEC_SA_F_ESN))
+		return seq_lo;
+	pthread_spin_lock(&sa->replay_lock);
+	seq = replay_esn_infer(&sa->replay, seq_lo);
+	pthread_spin_unlock(&sa->replay_lock);
+	return seq;
+}
+
+static int replay_checked(struct sa *sa, uint64_t seq)
+{
+	enum replay_verdict v;
+
+	pthread_spin_lock(&sa->replay_lock);
+	v = replay_check(&sa->replay, seq);
+	pthread_spin_unlock(&sa->replay_lock);
+	return v == REPLAY_OK ? XDPSEC_CNT_OK : XDPSEC_CNT_DROP_REPLAY;
+}
+
+/* Moves the window; only after the ICV has verified (RFC 4303 3.4.3). */
+static int replay_commit(struct worker *w, struct sa *sa, uint64_t seq)
+{
+	int reason = XDPSEC_CNT_OK;
+
+	pthread_spin_lock(&sa->replay_lock);
+	if (replay_check(&sa->replay, seq) != REPLAY_OK) {
+		/* Another worker accepted the same packet meanwhile. */
+		reason = XDPSEC_CNT_DROP_REPLAY;
+	} else {
+		replay_update(&sa->replay, seq);
+		__atomic_store_n(&w->d->sad.state[sa->idx].seq,
+				 sa->replay.top, __ATOMIC_RELAXED);
+	}
+	pthread_spin_unlock(&sa->replay_lock);
+	return reason;
+}
+
+static int esp_in_sa(struct worker *w, struct sa *sa,
+		     const struct xdpsec_meta *m, struct pkt *p)
+{
+	uint32_t esp_off = m->l4_off - m->l3_off, spi, seq_lo;
+	uint64_t seq;
+	int reason;
+
+	reason = esp_peek(p, esp_off, &spi, &seq_lo);
+	if (reason)
+		return reason;
+	if (spi != sa->pub.spi)
+		return XDPSEC_CNT_DROP_BAD_META;
+
+	seq = esp_in_seq(sa, seq_lo);
+	if (!seq)
+		return XDPSEC_CNT_DROP_REPLAY;
+	reason = replay_checked(sa, seq);
+	if (reason)
+		return reason;
+
+	reason = esp_decap(&sa->esp[w->id], seq, p, esp_off);
+	if (reason)
+		return reason;
+	reason = replay_commit(w, sa, seq);
+	if (reason)
+		return reason;
+
+	if (!worker_sel_ok(sa, p))
+		return XDPSEC_CNT_DROP_SELECTOR;
+	if (!ip_forward_ttl(p))
+		return XDPSEC_CNT_DROP_TTL;
+	sa_account(w, sa, p->len);
+	worker_count(w, XDPSEC_CNT_ESP_DECRYPTED);
+	return XDPSEC_CNT_OK;
+}
+
+static int worker_esp_in(struct worker *w, const struct xdpsec_meta *m,
+			 struct pkt *p, struct ip_fields *route)
+{
+	struct sa *sa = sad_get(&w->d->sad, m->sa_idx);
+	int reason;
+
+	if (!sa || sa->pub.dir != XDPSEC_DIR_IN)
+		return XDPSEC_CNT_DROP_SA_DEAD;
+	reason = esp_in_sa(w, sa, m, p);
+	if (reason) {
+		sa_count_drop(w, sa, reason);
+		return reason;
+	}
+	/* The inner packet goes where the kernel routes its destination. */
+	return ip_parse(p, route) ? XDPSEC_CNT_DROP_ESP_MALFORMED : 0;
+}
+
+/* Hands out the next sequence number; 0 once the space is used up. */
+static uint64_t esp_out_seq(struct worker *w, struct sa *sa)
+{
+	__u64 *top = &w->d->sad.state[sa->idx].seq;
+	uint64_t seq = __atomic_add_fetch(top, 1, __ATOMIC_RELAXED);
+	uint64_t last = sa->pub.flags & XDPSEC_SA_F_ESN ? UINT64_MAX - 1 :
+							   UINT32_MAX;
+
+	if (seq <= last)
+		return seq;
+	/* RFC 4303 3.3.3: never wrap; the SA stops sending. */
+	if (!__atomic_exchange_n(&sa->exhausted, 1, __ATOMIC_RELAXED)) {
+		sad_kill(&w->d->sad, sa);
+		log_warn("SA %s: sequence numbers exhausted, SA stopped",
+			 sa->name);
+	}
+	return 0;
+}
+
+static int worker_protect(struct worker *w, const struct xdpsec_meta *m,
+			  struct pkt *p, struct ip_fields *route)
+{
+	struct sa *sa = sad_get(&w->d->sad, m->sa_idx);
+	struct ip_fields f;
+	uint64_t seq;
+	int reason;
+
+	if (!sa || sa->pub.dir != XDPSEC_DIR_OUT || sa->exhausted)
+		return XDPSEC_CNT_DROP_SA_DEAD;
+	if (ip_parse(p, &f))
+		return XDPSEC_CNT_DROP_MALFORMED;
+	/* Ethernet may pad short frames: the IP length is the truth. */
+	p->tailroom += p->len - f.len;
+	p->len = f.len;
+	if (!ip_forward_ttl(p))
+		return XDPSEC_CNT_DROP_TTL;
+
+	seq = esp_out_seq(w, sa);
+	if (!seq)
+		return XDPSEC_CNT_DROP_SEQ_EXHAUSTED;
+	reason = esp_encap(&sa->esp[w->id], seq, p);
+	if (reason)
+		return reason;
+
+	sa_account(w, sa, f.len);
+	worker_count(w, XDPSEC_CNT_ESP_ENCRYPTED);
+	memset(route, 0, sizeof(*route));
+	route->family = sa->pub.family;
+	route->dst = sa->pub.dst.v6;
+	return XDPSEC_CNT_OK;
+}
+
+/* Prepends the Ethernet header for the next hop and picks the socket. */
+static int worker_route(struct worker *w, struct pkt *p,
+			const struct ip_fields *route, struct tx_item *out)
+{
+	struct daemon *d = w->d;
+	struct ether_header *eth;
+	struct nh_hop hop;
+	struct iface *ifc;
+	int reason;
+
+	reason = nh_lookup(w->nh, route->family, route->dst, &hop);
+	if (reason)
+		return reason;
+	if (p->len > hop.mtu)
+		return XDPSEC_CNT_DROP_TOO_BIG;
+	ifc = daemon_iface(d, hop.ifindex);
+	if (!ifc || p->headroom < sizeof(*eth))
+		return XDPSEC_CNT_DROP_NO_ROUTE;
+
+	eth = (struct ether_header *)(p->data - sizeof(*eth));
+	memcpy(eth->ether_dhost, hop.dmac, ETH_ALEN);
+	memcpy(eth->ether_shost, hop.smac, ETH_ALEN);
+	eth->ether_type = htons(route->family == XDPSEC_AF_INET ?
+				ETHERTYPE_IP : ETHERTYPE_IPV6);
+
+	out->xsk = ifc->xsks[w->xsk->queue % ifc->n_queues];
+	out->addr = (uint64_t)((uint8_t *)eth - (uint8_t *)d->umem.area);
+	out->len = p->len + sizeof(*eth);
+	return XDPSEC_CNT_OK;
+}
+
+static int worker_frame(struct worker *w, uint64_t addr, uint32_t len,
+			struct tx_item *out)
+{
+	uint8_t *data = umem_data(&w->d->umem, addr);
+	uint32_t off = addr - umem_frame_base(addr);
+	const struct xdpsec_meta *m = (const void *)(data - sizeof(*m));
+	struct xdpsec_meta meta;
+	struct ip_fields route;
+	struct pkt p;
+	int reason;
+
+	if (off < sizeof(meta) || len > XSK_FRAME_SIZE - off)
+		return XDPSEC_CNT_DROP_BAD_META;
+	memcpy(&meta, m, sizeof(meta));
+	if (meta.magic != XDPSEC_META_MAGIC || meta.l3_off >= len ||
+	    meta.l4_off > len || meta.l4_off < meta.l3_off)
+		return XDPSEC_CNT_DROP_BAD_META;
+
+	p.data = data + meta.l3_off;
+	p.len = len - meta.l3_off;
+	p.headroom = off + meta.l3_off;
+	p.tailroom = XSK_FRAME_SIZE - off - len;
+
+	if (meta.kind == XDPSEC_META_ESP_IN)
+		reason = worker_esp_in(w, &meta, &p, &route);
+	else if (meta.kind == XDPSEC_META_PROTECT)
+		reason = worker_protect(w, &meta, &p, &route);
+	else
+		reason = XDPSEC_CNT_DROP_BAD_META;
+	if (reason)
+		return reason;
+	return worker_route(w, &p, &route, out);
+}
+
+static uint32_t tx_ring_pending(const struct xsk *x)
+{
+	return x->tx.cached_prod - __atomic_load_n(x->tx.consumer,
+						   __ATOMIC_ACQUIRE);
+}
+
+/* Sends the items bound for socket x; returns how many it could queue. */
+static uint32_t worker_tx_one(struct worker *w, struct xsk *x,
+			      struct tx_item *items, uint32_t n)
+{
+	uint32_t idx, got;
+
+	pthread_spin_lock(&x->tx_lock);
+	xsk_drain_completions(x, &w->d->umem.pool);
+	got = xsk_ring_prod__reserve(&x->tx, n, &idx);
+	for (uint32_t i = 0; i < got; i++) {
+		struct xdp_desc *desc = xsk_ring_prod__tx_desc(&x->tx, idx + i);
+
+		desc->addr = items[i].addr;
+		desc->len = items[i].len;
+		desc->options = 0;
+	}
+	xsk_ring_prod__submit(&x->tx, got);
+	pthread_spin_unlock(&x->tx_lock);
+
+	for (int k = 0; k < WORKER_KICKS_MAX && tx_ring_pending(x); k++)
+		xsk_kick_tx(x);
+	return got;
+}
+
+/* Groups the batch by output socket, so each lock is taken once. */
+static void worker_flush(struct worker *w, struct tx_item *items, uint32_t n)
+{
+	struct tx_item group[XSK_BATCH];
+
+	while (n) {
+		struct xsk *x = items[0].xsk;
+		uint32_t g = 0, rest = 0, sent;
+
+		for (uint32_t i = 0; i < n; i++) {
+			if (items[i].xsk == x)
+				group[g++] = items[i];
+			else
+				items[rest++] = items[i];
+		}
+		sent = worker_tx_one(w, x, group, g);
+		w->cnt[XDPSEC_CNT_TX_PACKETS] += sent;
+		for (uint32_t i = sent; i < g; i++) {
+			worker_count(w, XDPSEC_CNT_DROP_TX_FULL);
+			worker_free_frame(w, group[i].addr);
+		}
+		n = rest;
+	}
+}
+
+static void worker_batch(struct worker *w, uint32_t n, uint32_t idx)
+{
+	struct xsk *x = w->xsk;
+	struct tx_item tx[XSK_BATCH];
+	uint32_t n_tx = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct xdp_desc *desc =
+			xsk_ring_cons__rx_desc(&x->rx, idx + i);
+		int reason;
+
+		reason = worker_frame(w, desc->addr, desc->len, &tx[n_tx]);
+		if (reason) {
+			worker_count(w, reason);
+			worker_free_frame(w, desc->addr);
+			continue;
+		}
+		n_tx++;
+	}
+	xsk_ring_cons__release(&x->rx, n);
+	worker_flush(w, tx, n_tx);
+}
+
+/* While idle, return frames that finished transmitting to the pool. */
+static void worker_idle(struct worker *w)
+{
+	struct daemon *d = w->d;
+
+	for (unsigned int i = 0; i < d->n_ifaces; i++) {
+		struct iface *ifc = &d->ifaces[i];
+		struct xsk *x = ifc->xsks[w->xsk->queue % ifc->n_queues];
+
+		if (pthread_spin_trylock(&x->tx_lock))
+			continue;
+		xsk_drain_completions(x, &d->umem.pool);
+		pthread_spin_unlock(&x->tx_lock);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pollfd pfd = { .fd = w->xsk->fd, .events = POLLIN };
+	uint32_t n, idx;
+
+	while (!w->d->stop) {
+		/* Between batches a worker holds no SA: a quiescent point. */
+		__atomic_add_fetch(&w->qs, 1, __ATOMIC_RELEASE);
+		worker_refill(w);
+		n = xsk_ring_cons__peek(&w->xsk->rx, XSK_BATCH, &idx);
+		if (n) {
+			worker_batch(w, n, idx);
+			continue;
+		}
+		worker_idle(w);
+		__atomic_store_n(&w->idle, 1, __ATOMIC_RELEASE);
+		poll(&pfd, 1, WORKER_POLL_MS);
+		__atomic_store_n(&w->idle, 0, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+int worker_start(struct worker **out, struct daemon *d, unsigned int id,
+		 struct xsk *xsk)
+{
+	struct worker *w;
+	int err;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->id = id;
+	w->d = d;
+	w->xsk = xsk;
+	w->cnt = d->wstats[id].cnt;
+	w->nh = nh_cache_new(d->nh);
+	if (!w->nh) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	err = -pthread_create(&w->thread, NULL, worker_main, w);
+	if (err)
+		goto err_nh;
+	*out = w;
+	return 0;
+
+err_nh:
+	nh_cache_free(w->nh);
+err_free:
+	free(w);
+	return err;
+}
+
+void worker_stop(struct worker *w)
+{
+	pthread_join(w->thread, NULL);
+	nh_cache_free(w->nh);
+	free(w);
+}
