@@ -14,13 +14,16 @@
 : "${TOPO:=xdps}"
 TOPO_WAN_MTU=${TOPO_WAN_MTU:-1600}
 TOPO_LAN_MTU=${TOPO_LAN_MTU:-1500}
+TOPO_QUEUES=${TOPO_QUEUES:-2}	# RX/TX queues per veth: one worker each
 
 ns() { echo "$TOPO-$1"; }
 nsx() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
 
 topo_link() {	# NS1 IF1 NS2 IF2 MTU
-	ip -n "$(ns "$1")" link add "$2" mtu "$5" type veth peer name "$4" \
-		mtu "$5" netns "$(ns "$3")"
+	local q="numrxqueues $TOPO_QUEUES numtxqueues $TOPO_QUEUES"
+	# shellcheck disable=SC2086
+	ip -n "$(ns "$1")" link add "$2" mtu "$5" $q type veth \
+		peer name "$4" mtu "$5" $q netns "$(ns "$3")"
 	ip -n "$(ns "$1")" link set "$2" up
 	ip -n "$(ns "$3")" link set "$4" up
 }

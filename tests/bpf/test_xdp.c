@@ -31,13 +31,8 @@
 
 #include "check.h"
 #include "counters.h"
-#include "xdpsec_common.h"
-/*
- * bpftool 7.1 casts the const ELF bytes to void * in the generated
- * skeleton; that is its code, not ours, so the warning is silenced there
- * only.
- */
 #include "skel.h"
+#include "xdpsec_common.h"
 
 /* Sizes of the frames and headers the tests build, and of the socket. */
 enum {
