@@ -49,7 +49,7 @@ ping_ok() {	# FROM DST
 
 # Sends FILE from host FROM to ADDR:PORT on host TO, compares checksums.
 transfer() {	# FROM TO ADDR PORT FILE
-	local from=$1 to=$2 addr=$3 port=$4 file=$5 pf=ip4 dst lpid t0 t1
+	local from=$1 to=$2 addr=$3 port=$4 file=$5 pf=ip4 dst lpid t0 t1 mb
 	dst="TCP:$addr:$port"
 	if [[ $addr == *:* ]]; then pf=ip6; dst="TCP6:[$addr]:$port"; fi
 	nsx "$to" timeout 120 socat -u \
@@ -61,7 +61,8 @@ transfer() {	# FROM TO ADDR PORT FILE
 	nsx "$from" timeout 120 socat -u "FILE:$file" "$dst"
 	wait "$lpid"
 	t1=$(date +%s.%N)
-	echo "    $MB MB $from -> $addr in $(echo "$t1 - $t0" | bc -l | cut -c1-5) s"
+	mb=$(( $(stat -c %s "$file") / 1048576 ))
+	echo "    $mb MB $from -> $addr in $(echo "$t1 - $t0" | bc -l | cut -c1-5) s"
 	[ "$(cat "$WORK/recv.sum")" = "$(sha256sum < "$file" | cut -d' ' -f1)" ]
 }
 
@@ -72,17 +73,6 @@ topo_up
 
 check "baseline: without xdpsec the kernel forwards h1 -> h2 in clear" \
 	wait_for 10 ping_ok h1 203.0.113.10
-
-# Policies that demand protection, but no SAs: nothing may get through.
-topo_tunnel_configs "$WORK/nosa" aes-gcm-128 4 no-sas
-check "daemons start with policies and no SAs" gateways_start "$WORK/nosa"
-check_not "without SAs h1 cannot reach h2 (IPv4)" \
-	nsx h1 ping -c3 -i0.2 -W1 203.0.113.10
-check_not "without SAs h1 cannot reach h2 (IPv6)" \
-	nsx h1 ping -c3 -i0.2 -W1 2001:db8:2::10
-check "... and the drops are counted as drop_sa_dead" \
-	test "$(xdpsec_counter gw1 drop_sa_dead)" -ge 6
-gateways_stop
 
 capture_only_esp() {
 	local pcap=$WORK/wire.pcap n_esp n_clear
@@ -131,6 +121,50 @@ run_combo() {	# ALG OUTER_FAMILY HEAVY
 }
 
 run_combo aes-gcm-128 4 heavy
+
+# Take the SAs away with the CLI: the policies still demand protection, so
+# nothing may get through.  Then add SAs with fresh keys: traffic resumes.
+sa_del_all() {
+	local gw sa
+	for gw in gw1 gw2; do
+		for sa in out4 in4 out6 in6; do
+			xdpsec_cli $gw sa del $sa || return 1
+		done
+	done
+}
+cli_sa_add() {	# GW NAME DIR SPI SRC DST KEY SEL_SRC SEL_DST
+	xdpsec_cli "$1" sa add "$2" dir "$3" spi "$4" src "$5" dst "$6" \
+		alg aes-gcm-128 key_file "$7" sel_src "$8" sel_dst "$9" \
+		>/dev/null
+}
+sa_add_all() {	# DIR holding fresh keys a.key .. d.key
+	local k=$1 g1=198.51.100.1 g2=198.51.100.2
+	local l1=192.0.2.0/24 l2=203.0.113.0/24
+	local m1=2001:db8:1::/64 m2=2001:db8:2::/64
+	cli_sa_add gw1 out4 out 0x3001 $g1 $g2 "$k/a.key" $l1 $l2 &&
+	cli_sa_add gw1 in4 in 0x3002 $g2 $g1 "$k/b.key" $l2 $l1 &&
+	cli_sa_add gw1 out6 out 0x3003 $g1 $g2 "$k/c.key" $m1 $m2 &&
+	cli_sa_add gw1 in6 in 0x3004 $g2 $g1 "$k/d.key" $m2 $m1 &&
+	cli_sa_add gw2 out4 out 0x3002 $g2 $g1 "$k/b.key" $l2 $l1 &&
+	cli_sa_add gw2 in4 in 0x3001 $g1 $g2 "$k/a.key" $l1 $l2 &&
+	cli_sa_add gw2 out6 out 0x3004 $g2 $g1 "$k/d.key" $m2 $m1 &&
+	cli_sa_add gw2 in6 in 0x3003 $g1 $g2 "$k/c.key" $m1 $m2
+}
+check "xdpsec sa del removes every SA on both gateways" sa_del_all
+check "sa list is empty afterwards" test "$(xdpsec_cli gw1 --json sa list)" = "[ ]"
+before=$(xdpsec_counter gw1 drop_sa_dead)
+check_not "without SAs h1 cannot reach h2 (IPv4)" \
+	nsx h1 ping -c3 -i0.2 -W1 203.0.113.10
+check_not "without SAs h1 cannot reach h2 (IPv6)" \
+	nsx h1 ping -c3 -i0.2 -W1 2001:db8:2::10
+check "... and the drops are counted as drop_sa_dead" \
+	test "$(( $(xdpsec_counter gw1 drop_sa_dead) - before ))" -ge 6
+mkdir -p "$WORK/fresh"
+for k in a b c d; do topo_genkey 20 "$WORK/fresh/$k.key"; done
+check "xdpsec sa add installs SAs with fresh keys on both gateways" \
+	sa_add_all "$WORK/fresh"
+check "traffic flows again, IPv4" wait_for 20 ping_ok h1 203.0.113.10
+check "traffic flows again, IPv6" wait_for 20 ping_ok h1 2001:db8:2::10
 gateways_stop
 run_combo aes-gcm-256 6 heavy
 gateways_stop
@@ -152,22 +186,22 @@ bad_input() {
 
 	before=$(( $(xdpsec_counter gw2 drop_replay) +
 		   $(xdpsec_counter gw2 drop_replay_xdp) ))
-	n=$(nsx sw python3 tests/tools/espcraft.py replay "$pcap" p2 50)
+	n=$(nsx sw python3 tests/tools/espcraft.py replay "$pcap" p2 50 198.51.100.2)
 	check "replayed ESP ($n frames) is dropped and counted as replay" \
 		wait_for 10 eval test '$(( $(xdpsec_counter gw2 drop_replay) + $(xdpsec_counter gw2 drop_replay_xdp) - before ))' -ge "$n"
 
 	before=$(xdpsec_counter gw2 drop_auth)
-	n=$(nsx sw python3 tests/tools/espcraft.py bad-icv "$pcap" p2 50)
+	n=$(nsx sw python3 tests/tools/espcraft.py bad-icv "$pcap" p2 50 198.51.100.2)
 	check "ESP with a bad ICV ($n frames) is dropped and counted as auth" \
 		wait_for 10 eval test '$(( $(xdpsec_counter gw2 drop_auth) - before ))' -ge "$n"
 
 	before=$(xdpsec_counter gw2 drop_no_sa)
-	n=$(nsx sw python3 tests/tools/espcraft.py bad-spi "$pcap" p2 50)
+	n=$(nsx sw python3 tests/tools/espcraft.py bad-spi "$pcap" p2 50 198.51.100.2)
 	check "ESP with unknown SPIs ($n frames) is dropped and counted" \
 		wait_for 10 eval test '$(( $(xdpsec_counter gw2 drop_no_sa) - before ))' -ge "$n"
 
 	before=$(xdpsec_counter gw2 drop_esp_malformed)
-	n=$(nsx sw python3 tests/tools/espcraft.py truncate "$pcap" p2 50)
+	n=$(nsx sw python3 tests/tools/espcraft.py truncate "$pcap" p2 50 198.51.100.2)
 	check "truncated ESP ($n frames) is dropped and counted as malformed" \
 		wait_for 10 eval test '$(( $(xdpsec_counter gw2 drop_esp_malformed) - before ))' -ge "$n"
 

@@ -1,0 +1,681 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Tests of the configuration parser: a complete file, then one file per
+ * error, each checked for the line number and the words of its message.
+ * Files and keys live in a private directory under /tmp.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+
+static char tmpdir[] = "/tmp/xdpsec-test-config.XXXXXX";
+
+/* 16-byte AES-128 key followed by the 4-byte salt. */
+static const char key128_hex[] = "000102030405060708090a0b0c0d0e0f"
+				 "a0a1a2a3\n";
+/* 32-byte AES-256 key and salt, spread over lines with blanks. */
+static const char key256_hex[] =
+	"10 11 12 13 14 15 16 17 18 19 1A 1B 1C 1D 1E 1F\n"
+	"20212223242526272829 2a2b2c2d2e2f\n"
+	"  b0b1b2b3  \n";
+
+static int write_file(const char *name, const char *text, mode_t mode)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(text);
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, mode))
+		rc = -EIO;
+	close(fd);
+	return rc;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void)
+{
+	char path[PATH_MAX];
+
+	if (!mkdtemp(tmpdir))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/keys", tmpdir);
+	if (mkdir(path, 0700))
+		return -errno;
+	if (write_file("keys/out.key", key128_hex, 0600) ||
+	    write_file("keys/in.key", key256_hex, 0600) ||
+	    write_file("keys/short.key", "000102030405060708090a0b0c0d0e0f\n",
+		       0600) ||
+	    write_file("keys/open.key", key128_hex, 0644) ||
+	    write_file("keys/bad.key", "000102030405060708090a0b0c0d0e0f\n"
+				       "a0a1a2zz\n", 0600) ||
+	    write_file("keys/odd.key",
+		       "000102030405060708090a0b0c0d0e0fa0a1a2a\n", 0600))
+		return -EIO;
+	return 0;
+}
+
+static void teardown(void)
+{
+	nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The file name as the parser prints it in messages. */
+static void conf_path(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", tmpdir, name);
+}
+
+static const char full_conf[] =
+	"# A gateway with one tunnel each way.\n"			/* 1 */
+	"[sa out-1]\n"							/* 2 */
+	"dir = out\n"							/* 3 */
+	"spi = 0x1000\n"						/* 4 */
+	"src = 192.0.2.1\n"						/* 5 */
+	"dst = 198.51.100.1\n"						/* 6 */
+	"alg = aes-gcm-128\n"						/* 7 */
+	"key_file = keys/out.key\n"					/* 8 */
+	"sel_src = 10.1.0.0/16\n"					/* 9 */
+	"sel_dst = 10.2.0.0/16   # the far side\n"			/* 10 */
+	"esn = yes\n"							/* 11 */
+	"\n"								/* 12 */
+	"[sa in-1] ; keys in any order\n"				/* 13 */
+	"key_file = keys/in.key\n"					/* 14 */
+	"alg = aes-gcm-256\n"						/* 15 */
+	"  sel_proto = tcp\n"						/* 16 */
+	"sel_dst = 2001:db8:1::/48\n"					/* 17 */
+	"sel_src = 2001:db8:2::/48\n"					/* 18 */
+	"dst = 2001:db8::1\n"						/* 19 */
+	"src = 2001:db8::2\n"						/* 20 */
+	"spi = 70000\n"							/* 21 */
+	"dir = in\n"							/* 22 */
+	"replay_window = 0\n"						/* 23 */
+	"mode = tunnel\n"						/* 24 */
+	"proto = esp\n"							/* 25 */
+	"\n"								/* 26 */
+	"[policy out-web]\n"						/* 27 */
+	"dir = out\n"							/* 28 */
+	"src = 10.1.0.0/16\n"						/* 29 */
+	"dst = 10.2.0.0/16\n"						/* 30 */
+	"dport = 80-443\n"						/* 31 */
+	"proto = tcp\n"							/* 32 */
+	"sport = any\n"							/* 33 */
+	"action = protect\n"						/* 34 */
+	"sa = out-1\n"							/* 35 */
+	"\n"								/* 36 */
+	"[policy in-v6]\n"						/* 37 */
+	"dir = in\n"							/* 38 */
+	"src = 2001:db8:2::/48\n"					/* 39 */
+	"dst = 2001:db8:1::/48\n"					/* 40 */
+	"action = protect\n"						/* 41 */
+	"sa = in-1\n"							/* 42 */
+	"priority = 100\n"						/* 43 */
+	"\n"								/* 44 */
+	"[policy ike]\n"						/* 45 */
+	"dir = in\n"							/* 46 */
+	"src = 198.51.100.1\n"						/* 47 */
+	"dst = 192.0.2.1/32\n"						/* 48 */
+	"proto = udp\n"							/* 49 */
+	"dport = 500\n"							/* 50 */
+	"action = bypass\n"						/* 51 */
+	"\n"								/* 52 */
+	"; [daemon] may come last: its replay window still applies.\n"	/* 53 */
+	"[daemon]\n"							/* 54 */
+	"instance = gw1\n"						/* 55 */
+	"interfaces = eth0   veth-a\n"					/* 56 */
+	"default = bypass\n"						/* 57 */
+	"replay_window = 256\n"						/* 58 */
+	"log_level = debug\n"						/* 59 */
+	"xdp_mode = native\n";						/* 60 */
+
+static bool addr_is(const struct xdpsec_addr *a, int family, const char *s)
+{
+	struct xdpsec_addr want;
+
+	memset(&want, 0, sizeof(want));
+	if (inet_pton(family, s, want.v6) != 1)
+		return false;
+	return !memcmp(a, &want, sizeof(want));
+}
+
+/* Decodes hex text independently of the parser, skipping blanks. */
+static bool key_is(const struct sa_conf *sa, const char *hex)
+{
+	uint8_t want[AEAD_KEY_MAX + AEAD_SALT_LEN];
+	char digits[2 * sizeof(want) + 1];
+	size_t n = 0, d = 0;
+	unsigned int v;
+
+	for (const char *p = hex; *p; p++) {
+		if (isxdigit((unsigned char)*p) && d < sizeof(digits) - 1)
+			digits[d++] = *p;
+	}
+	digits[d] = '\0';
+	for (size_t i = 0; i + 1 < d && n < sizeof(want); i += 2) {
+		if (sscanf(digits + i, "%2x", &v) != 1)
+			return false;
+		want[n++] = v;
+	}
+	return n == sa->key_len && !memcmp(sa->key, want, n);
+}
+
+static void check_daemon(const struct daemon_conf *d)
+{
+	CHECK(!strcmp(d->instance, "gw1"), "instance %s", d->instance);
+	CHECK(d->n_ifaces == 2, "n_ifaces %u", d->n_ifaces);
+	CHECK(!strcmp(d->ifaces[0], "eth0") && !strcmp(d->ifaces[1], "veth-a"),
+	      "ifaces %s %s", d->ifaces[0], d->ifaces[1]);
+	CHECK(d->default_action == XDPSEC_ACT_BYPASS, "default_action %u",
+	      d->default_action);
+	CHECK(d->replay_window == 256, "daemon replay_window %u",
+	      d->replay_window);
+	CHECK(d->log_level == LOG_LVL_DEBUG, "log_level %d", d->log_level);
+	CHECK(d->xdp_mode == XDP_ATTACH_NATIVE, "xdp_mode %d", d->xdp_mode);
+}
+
+static void check_sa_out(const struct sa_conf *c)
+{
+	const struct xdpsec_sa *sa = &c->sa;
+
+	CHECK(!strcmp(c->name, "out-1"), "sa name %s", c->name);
+	CHECK(c->line == 2, "sa line %d", c->line);
+	CHECK(sa->spi == 0x1000, "spi 0x%x", sa->spi);
+	CHECK(sa->dir == XDPSEC_DIR_OUT, "dir %u", sa->dir);
+	CHECK(sa->state == 0, "state %u", sa->state);
+	CHECK(sa->mode == XDPSEC_MODE_TUNNEL, "mode %u", sa->mode);
+	CHECK(sa->proto == XDPSEC_IPPROTO_ESP, "proto %u", sa->proto);
+	CHECK(sa->alg == XDPSEC_ALG_AES_GCM_128, "alg %u", sa->alg);
+	CHECK(sa->family == XDPSEC_AF_INET, "family %u", sa->family);
+	CHECK(sa->flags == XDPSEC_SA_F_ESN, "flags 0x%x", sa->flags);
+	CHECK(sa->replay_window == 256, "replay from [daemon]: %u",
+	      sa->replay_window);
+	CHECK(addr_is(&sa->src, AF_INET, "192.0.2.1"), "src");
+	CHECK(addr_is(&sa->dst, AF_INET, "198.51.100.1"), "dst");
+	CHECK(sa->sel.family == XDPSEC_AF_INET, "sel family %u",
+	      sa->sel.family);
+	CHECK(addr_is(&sa->sel.src, AF_INET, "10.1.0.0") &&
+		      sa->sel.src_plen == 16,
+	      "sel_src /%u", sa->sel.src_plen);
+	CHECK(addr_is(&sa->sel.dst, AF_INET, "10.2.0.0") &&
+		      sa->sel.dst_plen == 16,
+	      "sel_dst /%u", sa->sel.dst_plen);
+	CHECK(sa->sel.proto == 0 && sa->sel.sport_lo == 0 &&
+		      sa->sel.sport_hi == 65535 && sa->sel.dport_hi == 65535,
+	      "sel proto/ports");
+	CHECK(c->key_len == 20 && key_is(c, key128_hex), "out key (%zu)",
+	      c->key_len);
+}
+
+static void check_sa_in(const struct sa_conf *c)
+{
+	const struct xdpsec_sa *sa = &c->sa;
+
+	CHECK(!strcmp(c->name, "in-1"), "sa name %s", c->name);
+	CHECK(sa->spi == 70000, "spi %u", sa->spi);
+	CHECK(sa->dir == XDPSEC_DIR_IN, "dir %u", sa->dir);
+	CHECK(sa->alg == XDPSEC_ALG_AES_GCM_256, "alg %u", sa->alg);
+	CHECK(sa->family == XDPSEC_AF_INET6, "family %u", sa->family);
+	CHECK(sa->flags == 0, "flags 0x%x", sa->flags);
+	CHECK(sa->replay_window == 0, "replay_window %u", sa->replay_window);
+	CHECK(addr_is(&sa->src, AF_INET6, "2001:db8::2"), "src6");
+	CHECK(addr_is(&sa->dst, AF_INET6, "2001:db8::1"), "dst6");
+	CHECK(sa->sel.family == XDPSEC_AF_INET6, "sel family %u",
+	      sa->sel.family);
+	CHECK(addr_is(&sa->sel.src, AF_INET6, "2001:db8:2::") &&
+		      sa->sel.src_plen == 48,
+	      "sel_src6");
+	CHECK(addr_is(&sa->sel.dst, AF_INET6, "2001:db8:1::") &&
+		      sa->sel.dst_plen == 48,
+	      "sel_dst6");
+	CHECK(sa->sel.proto == XDPSEC_IPPROTO_TCP, "sel_proto %u",
+	      sa->sel.proto);
+	CHECK(c->key_len == 36 && key_is(c, key256_hex), "in key (%zu)",
+	      c->key_len);
+}
+
+static void check_policies(const struct config *cfg)
+{
+	const struct policy_conf *web = &cfg->policies[0];
+	const struct policy_conf *v6 = &cfg->policies[1];
+	const struct policy_conf *ike = &cfg->policies[2];
+
+	CHECK(!strcmp(web->name, "out-web") && web->line == 27, "web");
+	CHECK(web->pol.dir == XDPSEC_DIR_OUT, "web dir");
+	CHECK(web->pol.action == XDPSEC_ACT_PROTECT, "web action");
+	CHECK(!strcmp(web->sa_name, "out-1"), "web sa %s", web->sa_name);
+	CHECK(web->pol.sel.proto == XDPSEC_IPPROTO_TCP, "web proto");
+	CHECK(web->pol.sel.sport_lo == 0 && web->pol.sel.sport_hi == 65535,
+	      "web sport");
+	CHECK(web->pol.sel.dport_lo == 80 && web->pol.sel.dport_hi == 443,
+	      "web dport %u-%u", web->pol.sel.dport_lo,
+	      web->pol.sel.dport_hi);
+	CHECK(addr_is(&web->pol.sel.dst, AF_INET, "10.2.0.0") &&
+		      web->pol.sel.dst_plen == 16,
+	      "web dst");
+	/* 32768 - 64 * (16 + 16) - 16 (proto) - 8 (dport). */
+	CHECK(web->pol.priority == 30696, "web priority %u",
+	      web->pol.priority);
+
+	CHECK(v6->pol.sel.family == XDPSEC_AF_INET6, "v6 family");
+	CHECK(v6->pol.priority == 100, "v6 priority %u", v6->pol.priority);
+	CHECK(!strcmp(v6->sa_name, "in-1"), "v6 sa");
+
+	CHECK(ike->pol.action == XDPSEC_ACT_BYPASS, "ike action");
+	CHECK(ike->pol.sel.src_plen == 32 && ike->pol.sel.dst_plen == 32,
+	      "ike bare address is /32");
+	CHECK(ike->pol.sel.dport_lo == 500 && ike->pol.sel.dport_hi == 500,
+	      "ike dport");
+	CHECK(!ike->sa_name[0], "ike has no sa");
+	/* 32768 - 64 * 64 - 16 - 8: more specific, so before out-web. */
+	CHECK(ike->pol.priority == 28648, "ike priority %u",
+	      ike->pol.priority);
+	CHECK(ike->pol.priority < web->pol.priority, "specific first");
+}
+
+static void test_full(void)
+{
+	char err[CONFIG_ERR_MAX] = "", path[PATH_MAX];
+	struct config cfg;
+	int rc;
+
+	CHECK(!write_file("full.conf", full_conf, 0644), "write full.conf");
+	conf_path("full.conf", path, sizeof(path));
+	rc = config_load(path, &cfg, err, sizeof(err));
+	CHECK(rc == 0, "full.conf: %d %s", rc, err);
+	if (rc)
+		return;
+	CHECK(!strcmp(cfg.path, path), "cfg.path %s", cfg.path);
+	check_daemon(&cfg.daemon);
+	CHECK(cfg.n_sas == 2, "n_sas %zu", cfg.n_sas);
+	CHECK(cfg.n_policies == 3, "n_policies %zu", cfg.n_policies);
+	if (cfg.n_sas == 2) {
+		check_sa_out(&cfg.sas[0]);
+		check_sa_in(&cfg.sas[1]);
+	}
+	if (cfg.n_policies == 3)
+		check_policies(&cfg);
+	config_free(&cfg);
+	CHECK(cfg.sas == NULL && cfg.n_sas == 0, "config_free");
+}
+
+/* No [daemon]: RFC 4301 wants DISCARD for traffic no policy matches. */
+static void test_no_daemon(void)
+{
+	char err[CONFIG_ERR_MAX] = "", path[PATH_MAX];
+	struct config cfg;
+	int rc;
+
+	write_file("empty.conf", "# nothing here\n\n", 0644);
+	conf_path("empty.conf", path, sizeof(path));
+	rc = config_load(path, &cfg, err, sizeof(err));
+	CHECK(rc == 0, "empty.conf: %s", err);
+	CHECK(cfg.daemon.default_action == XDPSEC_ACT_DISCARD,
+	      "default is discard");
+	CHECK(!strcmp(cfg.daemon.instance, "default"), "instance default");
+	CHECK(cfg.daemon.replay_window == XDPSEC_REPLAY_DEFAULT,
+	      "replay default");
+	CHECK(cfg.n_sas == 0 && cfg.n_policies == 0, "nothing loaded");
+	config_free(&cfg);
+}
+
+#define SA_HEAD(name, spi)						\
+	"[sa " name "]\n"	/* 1 */					\
+	"dir = out\n"		/* 2 */					\
+	"spi = " spi "\n"	/* 3 */					\
+	"src = 192.0.2.1\n"	/* 4 */					\
+	"dst = 192.0.2.2\n"	/* 5 */					\
+	"sel_src = 10.1.0.0/16\n" /* 6 */				\
+	"sel_dst = 10.2.0.0/16\n" /* 7 */
+
+#define SA_OK(name, spi)						\
+	SA_HEAD(name, spi)						\
+	"alg = aes-gcm-128\n"	/* 8 */					\
+	"key_file = keys/out.key\n" /* 9 */
+
+#define POLICY_HEAD(name)						\
+	"[policy " name "]\n"						\
+	"dir = out\n"							\
+	"src = 10.1.0.0/16\n"						\
+	"dst = 10.2.0.0/16\n"
+
+struct bad_case {
+	const char *what;
+	const char *text;
+	int line;
+	const char *words[3];
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "unknown key", SA_OK("a", "300") "colour = blue\n", 10,
+	  { "unknown key", "colour", "[sa]" } },
+	{ "unknown section", "[daemon]\n\n[tunnel t1]\ndir = in\n", 3,
+	  { "unknown section", "[tunnel]" } },
+	{ "duplicate key", SA_OK("a", "300") "spi = 301\n", 10,
+	  { "duplicate key", "spi", "line 3" } },
+	{ "missing key", "\n[sa a]\ndir = out\nsrc = 192.0.2.1\n", 2,
+	  { "missing", "spi", "key_file" } },
+	{ "missing key, section ends at the next", "[sa a]\ndir = out\n"
+	  "[daemon]\n", 1, { "missing", "[sa a]" } },
+	{ "key outside section", "dir = in\n", 1, { "before any section" } },
+	{ "daemon twice", "[daemon]\n[daemon]\n", 2,
+	  { "second [daemon]", "line 1" } },
+	{ "duplicate sa", SA_OK("a", "300") SA_OK("a", "301"), 10,
+	  { "duplicate [sa a]", "line 1" } },
+	{ "bad section name", "[sa a/b]\n", 1, { "invalid sa name" } },
+	{ "unnamed sa", "[sa]\n", 1, { "needs a name" } },
+	{ "no '='", "[daemon]\ninstance gw\n", 2, { "expected" } },
+	{ "spi 0", SA_OK("a", "0"), 3, { "spi 0", "invalid" } },
+	{ "spi 200", SA_OK("a", "200"), 3,
+	  { "spi 200", "reserved (1-255)", "256" } },
+	{ "spi 0x10", SA_OK("a", "0x10"), 3, { "spi 0x10 is reserved" } },
+	{ "spi 2^32", SA_OK("a", "4294967296"), 3,
+	  { "spi 4294967296", "out of range" } },
+	{ "spi huge", SA_OK("a", "99999999999999999999999"), 3,
+	  { "out of range" } },
+	{ "spi text", SA_OK("a", "12ab"), 3, { "not a number" } },
+	{ "3des", SA_HEAD("a", "300") "alg = 3des\n", 8,
+	  { "3des", "refused", "RFC 8221" } },
+	{ "md5", SA_HEAD("a", "300") "alg = md5\n", 8,
+	  { "md5", "refused" } },
+	{ "hmac-md5", SA_HEAD("a", "300") "alg = HMAC-MD5\n", 8,
+	  { "HMAC-MD5", "refused" } },
+	{ "null", SA_HEAD("a", "300") "alg = null\n", 8,
+	  { "null", "refused" } },
+	{ "unknown alg", SA_HEAD("a", "300") "alg = aes-cbc\n", 8,
+	  { "aes-cbc", "unknown" } },
+	{ "ah", SA_OK("a", "300") "proto = ah\n", 10,
+	  { "ah", "not supported yet" } },
+	{ "transport", SA_OK("a", "300") "mode = transport\n", 10,
+	  { "transport", "not supported yet" } },
+	{ "bad prefix", SA_OK("a", "300") "[sa b]\nsel_src = 10.1.0/16\n", 11,
+	  { "10.1.0/16", "not an IPv4 or IPv6 prefix" } },
+	{ "prefix too long", "[policy q]\ndst = 10.0.0.0/33\n", 2,
+	  { "prefix length", "0 to 32" } },
+	{ "host bits", "[policy p]\ndir = in\nsrc = 192.0.2.1/24\n", 3,
+	  { "192.0.2.1/24 has host bits set", "192.0.2.0/24" } },
+	{ "host bits v6", "[sa a]\nsel_dst = 2001:db8::1/64\n", 2,
+	  { "host bits", "2001:db8::/64" } },
+	{ "mixed outer families",
+	  "[sa a]\nsrc = 192.0.2.1\ndst = 2001:db8::1\n", 3,
+	  { "dst 2001:db8::1 is IPv6", "src is IPv4" } },
+	{ "mixed selector families", "[sa a]\nsel_dst = 2001:db8::/32\n"
+	  "sel_src = 10.0.0.0/8\n", 3, { "sel_src", "IPv4", "IPv6" } },
+	{ "mixed policy families", "[policy q]\nsrc = ::/0\ndst = 0.0.0.0/0\n",
+	  3, { "dst 0.0.0.0/0 is IPv4", "one family" } },
+	{ "ports on icmp", POLICY_HEAD("p") "proto = icmp\ndport = 1-2\n", 6,
+	  { "tcp or udp", "icmp" } },
+	{ "ports before icmp", POLICY_HEAD("p") "sport = 7\nproto = icmp\n", 6,
+	  { "tcp or udp" } },
+	{ "ports without proto", POLICY_HEAD("p") "dport = 22\n"
+	  "action = bypass\n", 1, { "tcp or udp" } },
+	{ "bad port range", POLICY_HEAD("p") "proto = tcp\ndport = 9-1\n", 6,
+	  { "dport '9-1'" } },
+	{ "icmp with IPv6", "[policy p]\nsrc = ::/0\nproto = icmp\n", 3,
+	  { "icmpv6" } },
+	{ "key file mode", SA_HEAD("a", "300") "alg = aes-gcm-128\n"
+	  "key_file = keys/open.key\n", 9,
+	  { "keys/open.key", "readable by group or others", "0644" } },
+	{ "key file length", SA_HEAD("a", "300") "key_file = keys/short.key\n"
+	  "alg = aes-gcm-128\n", 8,
+	  { "keys/short.key holds 16 bytes", "aes-gcm-128 needs 20",
+	    "4 salt" } },
+	{ "key file length 256", SA_HEAD("a", "300") "alg = aes-gcm-256\n"
+	  "key_file = keys/out.key\n", 9, { "holds 20 bytes", "needs 36" } },
+	{ "key file bad hex", SA_HEAD("a", "300") "key_file = keys/bad.key\n",
+	  8, { "keys/bad.key", "line 2", "not a hex digit" } },
+	{ "key file odd", SA_HEAD("a", "300") "key_file = keys/odd.key\n", 8,
+	  { "odd number of hex digits" } },
+	{ "key file missing", SA_HEAD("a", "300") "key_file = keys/none.key\n",
+	  8, { "keys/none.key", "No such file" } },
+	{ "key file is a directory", SA_HEAD("a", "300") "key_file = keys\n",
+	  8, { "not a regular file" } },
+	{ "protect without sa", POLICY_HEAD("p") "action = protect\n", 1,
+	  { "[policy p]", "protect", "no sa" } },
+	{ "sa on bypass", POLICY_HEAD("p") "sa = x\naction = bypass\n", 6,
+	  { "sa is only for action protect", "bypass" } },
+	{ "unknown sa", SA_OK("a", "300") POLICY_HEAD("p")
+	  "action = protect\nsa = ghost\n", 15,
+	  { "policy p", "no [sa ghost]" } },
+	{ "sa of the wrong dir", SA_OK("a", "300") "[policy p]\ndir = in\n"
+	  "src = 10.2.0.0/16\ndst = 10.1.0.0/16\naction = protect\nsa = a\n",
+	  15, { "dir in", "[sa a] has dir out" } },
+	{ "inbound spi twice", "[sa a]\ndir = in\nspi = 300\nsrc = 192.0.2.1\n"
+	  "dst = 192.0.2.2\nsel_src = 10.1.0.0/16\nsel_dst = 10.2.0.0/16\n"
+	  "alg = aes-gcm-128\nkey_file = keys/out.key\n"
+	  "[sa b]\ndir = in\nspi = 0x12c\nsrc = 192.0.2.1\n"
+	  "dst = 192.0.2.2\nsel_src = 10.1.0.0/16\nsel_dst = 10.2.0.0/16\n"
+	  "alg = aes-gcm-128\nkey_file = keys/out.key\n", 12,
+	  { "spi 0x12c", "[sa a]" } },
+	{ "default protect", "[daemon]\ndefault = protect\n", 2,
+	  { "default protect is refused", "discard or bypass" } },
+	{ "replay window", "[daemon]\n# comment\nreplay_window = 100\n", 3,
+	  { "replay_window 100", "multiple of 32" } },
+	{ "replay window too big", SA_OK("a", "300") "replay_window = 8192\n",
+	  10, { "replay_window 8192" } },
+	{ "interface too long",
+	  "[daemon]\ninterfaces = eth0 abcdefghijklmnop\n", 2,
+	  { "abcdefghijklmnop", "too long" } },
+	{ "interface twice", "[daemon]\ninterfaces = eth0 eth0\n", 2,
+	  { "eth0 is listed twice" } },
+	{ "bad log level", "[daemon]\nlog_level = loud\n", 2, { "log_level" } },
+	{ "bad instance", "[daemon]\ninstance = ../x\n", 2, { "instance" } },
+	{ "priority range", POLICY_HEAD("p") "priority = 65536\n", 5,
+	  { "priority '65536'" } },
+	{ "empty value", "[sa a]\nspi =\n", 2, { "spi has no value" } },
+};
+
+static bool has_words(const char *msg, const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (words[i] && !strstr(msg, words[i]))
+			return false;
+	return true;
+}
+
+static void test_bad(const struct bad_case *c)
+{
+	char err[CONFIG_ERR_MAX] = "", path[PATH_MAX], prefix[PATH_MAX + 16];
+	struct config cfg;
+	int rc;
+
+	write_file("bad.conf", c->text, 0644);
+	conf_path("bad.conf", path, sizeof(path));
+	rc = config_load(path, &cfg, err, sizeof(err));
+	CHECK(rc < 0, "%s: accepted", c->what);
+	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, c->line);
+	CHECK(!strncmp(err, prefix, strlen(prefix)), "%s: want line %d: %s",
+	      c->what, c->line, err);
+	CHECK(has_words(err, c->words, 3), "%s: wrong message: %s", c->what,
+	      err);
+	CHECK(cfg.sas == NULL && cfg.n_sas == 0, "%s: cfg freed", c->what);
+}
+
+static void test_bad_cases(void)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		test_bad(&bad_cases[i]);
+}
+
+static void test_missing_file(void)
+{
+	char err[CONFIG_ERR_MAX] = "", path[PATH_MAX];
+	struct config cfg;
+
+	conf_path("nope.conf", path, sizeof(path));
+	CHECK(config_load(path, &cfg, err, sizeof(err)) == -ENOENT,
+	      "missing file: %s", err);
+	CHECK(strstr(err, "nope.conf") && strstr(err, "No such file"),
+	      "missing file message: %s", err);
+}
+
+static void test_prefixes(void)
+{
+	struct xdpsec_addr a;
+	uint8_t fam = 0, plen = 0;
+
+	CHECK(!config_parse_prefix("192.0.2.0/24", &fam, &a, &plen) &&
+		      fam == XDPSEC_AF_INET && plen == 24 &&
+		      addr_is(&a, AF_INET, "192.0.2.0"),
+	      "192.0.2.0/24");
+	CHECK(!config_parse_prefix("2001:db8:1::/48", &fam, &a, &plen) &&
+		      fam == XDPSEC_AF_INET6 && plen == 48,
+	      "2001:db8:1::/48");
+	CHECK(!config_parse_prefix("2001:db8::1", &fam, &a, &plen) &&
+		      plen == 128,
+	      "bare IPv6 is /128");
+	CHECK(!config_parse_prefix("0.0.0.0/0", &fam, &a, &plen) && plen == 0,
+	      "0/0");
+	CHECK(!config_parse_prefix("10.0.0.128/25", &fam, &a, &plen),
+	      "/25 without host bits");
+	CHECK(config_parse_prefix("10.0.0.129/25", &fam, &a, &plen) ==
+		      -EINVAL,
+	      "/25 with host bits");
+	CHECK(config_parse_prefix("192.0.2.1/24", &fam, &a, &plen) == -EINVAL,
+	      "host bits set");
+	CHECK(config_parse_prefix("10.0.0.0/", &fam, &a, &plen) == -EINVAL,
+	      "empty length");
+	CHECK(config_parse_prefix("10.0.0.0/-1", &fam, &a, &plen) == -EINVAL,
+	      "negative length");
+	CHECK(config_parse_prefix("::/129", &fam, &a, &plen) == -EINVAL,
+	      "/129");
+	CHECK(config_parse_prefix("fe80::1%eth0", &fam, &a, &plen) == -EINVAL,
+	      "zone");
+	CHECK(config_parse_addr("10.1.2.3", &fam, &a) == 0 &&
+		      fam == XDPSEC_AF_INET && a.v4 == htonl(0x0a010203),
+	      "addr v4");
+	CHECK(config_parse_addr("10.1.2.3/32", &fam, &a) == -EINVAL,
+	      "addr with a length");
+}
+
+static void test_names(void)
+{
+	uint8_t act = 0xff;
+
+	CHECK(!config_parse_action("protect", &act) &&
+		      act == XDPSEC_ACT_PROTECT,
+	      "protect");
+	CHECK(!config_parse_action("bypass", &act) && act == XDPSEC_ACT_BYPASS,
+	      "bypass");
+	CHECK(!config_parse_action("discard", &act) &&
+		      act == XDPSEC_ACT_DISCARD,
+	      "discard");
+	CHECK(config_parse_action("drop", &act) == -EINVAL, "drop");
+	CHECK(!strcmp(config_action_name(XDPSEC_ACT_BYPASS), "bypass"),
+	      "action name");
+	CHECK(!strcmp(config_mode_name(XDPSEC_MODE_TUNNEL), "tunnel"),
+	      "mode name");
+	CHECK(!strcmp(config_mode_name(XDPSEC_MODE_TRANSPORT), "transport"),
+	      "transport name");
+	CHECK(!strcmp(config_dir_name(XDPSEC_DIR_IN), "in") &&
+		      !strcmp(config_dir_name(XDPSEC_DIR_OUT), "out"),
+	      "dir names");
+}
+
+static void test_key_file_read(void)
+{
+	char err[CONFIG_ERR_MAX] = "", path[PATH_MAX];
+	uint8_t key[36];
+
+	conf_path("keys/out.key", path, sizeof(path));
+	CHECK(!config_key_file_read(path, key, 20, err, sizeof(err)) &&
+		      key[0] == 0x00 && key[15] == 0x0f && key[19] == 0xa3,
+	      "exact length: %s", err);
+	CHECK(config_key_file_read(path, key, 36, err, sizeof(err)) ==
+			      -EINVAL &&
+		      strstr(err, "holds 20 bytes; 36 expected"),
+	      "too short: %s", err);
+	CHECK(config_key_file_read(path, key, 16, err, sizeof(err)) ==
+			      -EINVAL &&
+		      strstr(err, "holds 20 bytes; 16 expected"),
+	      "too long: %s", err);
+	conf_path("keys/open.key", path, sizeof(path));
+	CHECK(config_key_file_read(path, key, 20, err, sizeof(err)) ==
+			      -EINVAL &&
+		      strstr(err, "chmod 600"),
+	      "mode: %s", err);
+}
+
+/* The setters as control requests use them, without a file. */
+static void test_setters(void)
+{
+	char err[CONFIG_ERR_MAX] = "";
+	struct policy_conf p;
+	struct sa_conf sa;
+
+	config_policy_init(&p, "ctl");
+	CHECK(p.pol.priority == 32768, "initial priority %u", p.pol.priority);
+	CHECK(!config_policy_set(&p, "dst", "10.0.0.0/8", err, sizeof(err)),
+	      "dst: %s", err);
+	CHECK(p.pol.priority == 32768 - 64 * 8, "priority follows dst %u",
+	      p.pol.priority);
+	CHECK(!config_policy_set(&p, "priority", "7", err, sizeof(err)) &&
+		      !config_policy_set(&p, "src", "10.0.0.0/8", err,
+					 sizeof(err)) &&
+		      p.pol.priority == 7,
+	      "explicit priority stays");
+	CHECK(config_policy_check(&p, err, sizeof(err)) == -EINVAL &&
+		      strstr(err, "dir") && strstr(err, "action"),
+	      "missing dir and action: %s", err);
+
+	config_sa_init(&sa, "ctl-sa");
+	CHECK(config_sa_set(&sa, "bogus", "1", NULL, err, sizeof(err)) ==
+			      -EINVAL &&
+		      strstr(err, "known keys: dir, spi"),
+	      "unknown key lists keys: %s", err);
+	CHECK(!config_sa_set(&sa, "spi", "0xffffffff", NULL, err,
+			     sizeof(err)) &&
+		      sa.sa.spi == 0xffffffffu,
+	      "spi max");
+	CHECK(!config_sa_set(&sa, "spi", "0400", NULL, err, sizeof(err)) &&
+		      sa.sa.spi == 400,
+	      "decimal, not octal: %u", sa.sa.spi);
+	CHECK(config_sa_set(&sa, "sel_proto", "icmp", NULL, err, sizeof(err)) ==
+			      0 &&
+		      config_sa_set(&sa, "sel_src", "2001:db8::/32", NULL, err,
+				    sizeof(err)) == -EINVAL &&
+		      strstr(err, "icmpv6"),
+	      "icmp with IPv6 selector: %s", err);
+	explicit_bzero(&sa, sizeof(sa));
+}
+
+int main(void)
+{
+	if (setup()) {
+		printf("cannot set up %s\n", tmpdir);
+		CHECK(0, "setup");
+		teardown();
+		return check_summary();
+	}
+	test_full();
+	test_no_daemon();
+	test_bad_cases();
+	test_missing_file();
+	test_prefixes();
+	test_names();
+	test_key_file_read();
+	test_setters();
+	teardown();
+	return check_summary();
+}

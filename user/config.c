@@ -1,0 +1,1775 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The configuration file: an INI file read with libinih.  inih splits
+ * "key = value" lines and calls us back, but it neither tells the handler
+ * the line number nor reports a section header that has no keys, so the
+ * line reader given to ini_parse_stream() does the rest: it counts lines,
+ * strips comments and handles section headers itself.  Every error then
+ * reads "path:line: problem".
+ *
+ * Setters do not depend on the order of keys inside a section: checks that
+ * involve two keys run when the second one is set, and again when the
+ * section is complete.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "config.h"
+
+_Static_assert(XDPSEC_AF_INET == AF_INET, "AF_INET");
+_Static_assert(XDPSEC_AF_INET6 == AF_INET6, "AF_INET6");
+
+#define BIT(n) (1u << (n))
+
+#define NAME_CHARS                                                           \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
+/* A key file holds a few dozen hex digits; anything larger is a mistake. */
+#define KEY_FILE_MAX 4096
+
+enum daemon_key {
+	D_INSTANCE,
+	D_INTERFACES,
+	D_DEFAULT,
+	D_REPLAY_WINDOW,
+	D_LOG_LEVEL,
+	D_XDP_MODE,
+	D_NKEYS,
+};
+
+enum sa_key {
+	SA_DIR,
+	SA_SPI,
+	SA_PROTO,
+	SA_MODE,
+	SA_SRC,
+	SA_DST,
+	SA_ALG,
+	SA_KEY_FILE,
+	SA_ESN,
+	SA_REPLAY_WINDOW,
+	SA_SEL_SRC,
+	SA_SEL_DST,
+	SA_SEL_PROTO,
+	SA_NKEYS,
+};
+
+enum policy_key {
+	P_DIR,
+	P_SRC,
+	P_DST,
+	P_PROTO,
+	P_SPORT,
+	P_DPORT,
+	P_ACTION,
+	P_SA,
+	P_PRIORITY,
+	P_NKEYS,
+};
+
+static const char *const daemon_keys[D_NKEYS] = {
+	[D_INSTANCE] = "instance",
+	[D_INTERFACES] = "interfaces",
+	[D_DEFAULT] = "default",
+	[D_REPLAY_WINDOW] = "replay_window",
+	[D_LOG_LEVEL] = "log_level",
+	[D_XDP_MODE] = "xdp_mode",
+};
+
+static const char *const sa_keys[SA_NKEYS] = {
+	[SA_DIR] = "dir",
+	[SA_SPI] = "spi",
+	[SA_PROTO] = "proto",
+	[SA_MODE] = "mode",
+	[SA_SRC] = "src",
+	[SA_DST] = "dst",
+	[SA_ALG] = "alg",
+	[SA_KEY_FILE] = "key_file",
+	[SA_ESN] = "esn",
+	[SA_REPLAY_WINDOW] = "replay_window",
+	[SA_SEL_SRC] = "sel_src",
+	[SA_SEL_DST] = "sel_dst",
+	[SA_SEL_PROTO] = "sel_proto",
+};
+
+static const char *const policy_keys[P_NKEYS] = {
+	[P_DIR] = "dir",
+	[P_SRC] = "src",
+	[P_DST] = "dst",
+	[P_PROTO] = "proto",
+	[P_SPORT] = "sport",
+	[P_DPORT] = "dport",
+	[P_ACTION] = "action",
+	[P_SA] = "sa",
+	[P_PRIORITY] = "priority",
+};
+
+enum section_kind {
+	SECT_NONE = 0,
+	SECT_DAEMON,
+	SECT_SA,
+	SECT_POLICY,
+};
+
+struct section_info {
+	const char *title;
+	const char *const *keys;
+	unsigned int n_keys;
+};
+
+static const struct section_info sections[] = {
+	[SECT_DAEMON] = { "[daemon]", daemon_keys, D_NKEYS },
+	[SECT_SA] = { "[sa]", sa_keys, SA_NKEYS },
+	[SECT_POLICY] = { "[policy]", policy_keys, P_NKEYS },
+};
+
+#define KEYS_MAX 16
+_Static_assert(SA_NKEYS <= KEYS_MAX && P_NKEYS <= KEYS_MAX &&
+		       D_NKEYS <= KEYS_MAX,
+	       "key_line is large enough");
+
+static const struct {
+	const char *name;
+	uint8_t proto;
+} proto_names[] = {
+	{ "any", 0 },
+	{ "icmp", 1 },
+	{ "tcp", XDPSEC_IPPROTO_TCP },
+	{ "udp", XDPSEC_IPPROTO_UDP },
+	{ "icmpv6", XDPSEC_IPPROTO_ICMPV6 },
+};
+
+/*
+ * Algorithms people may still carry over from older configurations.  They
+ * get a message saying why they are refused rather than "unknown".
+ */
+static const struct {
+	const char *name;
+	const char *why;
+} weak_algs[] = {
+	{ "des", "RFC 8221: MUST NOT" },
+	{ "3des", "RFC 8221: SHOULD NOT; its 64-bit blocks are unsafe" },
+	{ "des3_ede", "RFC 8221: SHOULD NOT; its 64-bit blocks are unsafe" },
+	{ "md5", "RFC 8221: HMAC-MD5 MUST NOT" },
+	{ "hmac-md5", "RFC 8221: HMAC-MD5 MUST NOT" },
+	{ "null", "it gives no confidentiality" },
+};
+
+static int seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Writes a message if the caller gave a buffer; always returns -EINVAL. */
+static int seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* ---- Small parsers ---------------------------------------------------- */
+
+static bool name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < CONFIG_NAME_MAX && strspn(s, NAME_CHARS) == n;
+}
+
+/*
+ * An unsigned number: decimal, or hexadecimal after "0x" when hex is set.
+ * No sign, no blanks, and no octal: "010" is ten.  Returns -ERANGE when
+ * the value does not fit in 64 bits, -EINVAL when it is not a number.
+ */
+static int parse_u64(const char *s, bool hex, uint64_t *out)
+{
+	unsigned long long v;
+	int base = 10;
+	char *end;
+
+	if (hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (!isxdigit((unsigned char)*s))
+			return -EINVAL;
+	} else if (!isdigit((unsigned char)*s)) {
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* A decimal number in [0, max]. */
+static int parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+	int rc = parse_u64(s, false, &v);
+
+	if (rc)
+		return rc;
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static int parse_dir(const char *s, uint8_t *dir)
+{
+	if (!strcmp(s, "in"))
+		*dir = XDPSEC_DIR_IN;
+	else if (!strcmp(s, "out"))
+		*dir = XDPSEC_DIR_OUT;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_yes_no(const char *s, bool *out)
+{
+	if (!strcmp(s, "yes"))
+		*out = true;
+	else if (!strcmp(s, "no"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* A protocol by name (any, tcp, udp, icmp, icmpv6) or number; any is 0. */
+static int parse_proto(const char *s, uint8_t *proto)
+{
+	uint64_t v;
+
+	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]);
+	     i++) {
+		if (!strcmp(s, proto_names[i].name)) {
+			*proto = proto_names[i].proto;
+			return 0;
+		}
+	}
+	if (parse_uint(s, 255, &v))
+		return -EINVAL;
+	*proto = v;
+	return 0;
+}
+
+static const char *proto_name(uint8_t proto, char *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]);
+	     i++) {
+		if (proto_names[i].proto == proto)
+			return proto_names[i].name;
+	}
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
+
+/* "any", "N" or "N-M" into a host-order range; any is 0-65535. */
+static int parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	char buf[16];
+	uint64_t a, b;
+	char *dash;
+
+	if (!strcmp(s, "any")) {
+		*lo = 0;
+		*hi = 65535;
+		return 0;
+	}
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = '\0';
+	if (parse_uint(buf, 65535, &a))
+		return -EINVAL;
+	b = a;
+	if (dash && parse_uint(dash + 1, 65535, &b))
+		return -EINVAL;
+	if (b < a)
+		return -EINVAL;
+	*lo = a;
+	*hi = b;
+	return 0;
+}
+
+static bool ports_narrowed(uint16_t lo, uint16_t hi)
+{
+	return lo != 0 || hi != 65535;
+}
+
+static const char *family_name(uint8_t family)
+{
+	return family == XDPSEC_AF_INET6 ? "IPv6" : "IPv4";
+}
+
+int config_parse_addr(const char *s, uint8_t *family, struct xdpsec_addr *addr)
+{
+	struct xdpsec_addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (inet_pton(AF_INET, s, &a.v4) == 1)
+		*family = XDPSEC_AF_INET;
+	else if (inet_pton(AF_INET6, s, a.v6) == 1)
+		*family = XDPSEC_AF_INET6;
+	else
+		return -EINVAL;
+	*addr = a;
+	return 0;
+}
+
+/* Clears every bit after the first plen; bytes is 4 or 16. */
+static void addr_mask(struct xdpsec_addr *a, unsigned int bytes,
+		      unsigned int plen)
+{
+	for (unsigned int i = 0; i < bytes; i++) {
+		if (plen >= 8 * (i + 1))
+			continue;
+		if (plen <= 8 * i)
+			a->v6[i] = 0;
+		else
+			a->v6[i] &= (uint8_t)(0xff00 >> (plen - 8 * i));
+	}
+}
+
+/*
+ * The body of config_parse_prefix(), with a message that says what is
+ * wrong: the setters pass it on, the public function drops it.
+ */
+static int prefix_parse(const char *s, uint8_t *family,
+			struct xdpsec_addr *addr, uint8_t *plen, char *err,
+			size_t errlen)
+{
+	char buf[INET6_ADDRSTRLEN + 1], net[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	struct xdpsec_addr a, m;
+	unsigned int max;
+	uint64_t len;
+	uint8_t fam;
+
+	if (alen >= sizeof(buf))
+		goto bad;
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	if (config_parse_addr(buf, &fam, &a))
+		goto bad;
+	max = fam == XDPSEC_AF_INET ? 32 : 128;
+	len = max;
+	if (slash && parse_uint(slash + 1, max, &len))
+		return seterr(err, errlen,
+			      "%s: the prefix length must be 0 to %u", s, max);
+
+	/* A prefix with host bits set is almost always a typo. */
+	m = a;
+	addr_mask(&m, max / 8, len);
+	if (memcmp(&m, &a, sizeof(a))) {
+		inet_ntop(fam, m.v6, net, sizeof(net));
+		return seterr(err, errlen,
+			      "%s has host bits set (the network is %s/%u)", s,
+			      net, (unsigned int)len);
+	}
+	*family = fam;
+	*addr = a;
+	*plen = len;
+	return 0;
+bad:
+	return seterr(err, errlen, "'%s' is not an IPv4 or IPv6 prefix", s);
+}
+
+int config_parse_prefix(const char *s, uint8_t *family,
+			struct xdpsec_addr *addr, uint8_t *plen)
+{
+	return prefix_parse(s, family, addr, plen, NULL, 0);
+}
+
+int config_parse_action(const char *s, uint8_t *action)
+{
+	if (!strcmp(s, "discard"))
+		*action = XDPSEC_ACT_DISCARD;
+	else if (!strcmp(s, "bypass"))
+		*action = XDPSEC_ACT_BYPASS;
+	else if (!strcmp(s, "protect"))
+		*action = XDPSEC_ACT_PROTECT;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *config_action_name(uint8_t action)
+{
+	switch (action) {
+	case XDPSEC_ACT_DISCARD:
+		return "discard";
+	case XDPSEC_ACT_BYPASS:
+		return "bypass";
+	case XDPSEC_ACT_PROTECT:
+		return "protect";
+	}
+	return "?";
+}
+
+const char *config_mode_name(uint8_t mode)
+{
+	switch (mode) {
+	case XDPSEC_MODE_TUNNEL:
+		return "tunnel";
+	case XDPSEC_MODE_TRANSPORT:
+		return "transport";
+	}
+	return "?";
+}
+
+const char *config_dir_name(uint8_t dir)
+{
+	switch (dir) {
+	case XDPSEC_DIR_IN:
+		return "in";
+	case XDPSEC_DIR_OUT:
+		return "out";
+	}
+	return "?";
+}
+
+static int key_index(const struct section_info *si, const char *key)
+{
+	for (unsigned int i = 0; i < si->n_keys; i++)
+		if (!strcmp(si->keys[i], key))
+			return i;
+	return -1;
+}
+
+/* "unknown key 'x' in [sa]; known keys: dir, spi, ..." */
+static int unknown_key(const struct section_info *si, const char *key,
+		       char *err, size_t errlen)
+{
+	char list[256] = "";
+	size_t off = 0;
+
+	for (unsigned int i = 0; i < si->n_keys && off < sizeof(list); i++)
+		off += snprintf(list + off, sizeof(list) - off, "%s%s",
+				i ? ", " : "", si->keys[i]);
+	return seterr(err, errlen, "unknown key '%s' in %s; known keys: %s",
+		      key, si->title, list);
+}
+
+/* "[sa x] is missing required key(s): spi, alg" */
+static int missing_keys(const struct section_info *si, const char *kind,
+			const char *name, unsigned int given,
+			unsigned int need, char *err, size_t errlen)
+{
+	unsigned int miss = need & ~given;
+	char list[256] = "";
+	size_t off = 0;
+
+	if (!miss)
+		return 0;
+	for (unsigned int i = 0; i < si->n_keys && off < sizeof(list); i++) {
+		if (miss & BIT(i))
+			off += snprintf(list + off, sizeof(list) - off, "%s%s",
+					off ? ", " : "", si->keys[i]);
+	}
+	return seterr(err, errlen, "[%s %s] is missing required key(s): %s",
+		      kind, name, list);
+}
+
+/* ---- Key files -------------------------------------------------------- */
+
+/* Opens a key file and refuses it unless only its owner can use it. */
+static int key_file_open(const char *path, const char *shown, char *err,
+			 size_t errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	/* O_NONBLOCK: a FIFO in place of the key must not hang us. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		if (strcmp(path, shown))
+			seterr(err, errlen, "key file %s (%s): %s", shown, path,
+			       strerror(-rc));
+		else
+			seterr(err, errlen, "key file %s: %s", shown,
+			       strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &st)) {
+		rc = -errno;
+		seterr(err, errlen, "key file %s: %s", shown, strerror(-rc));
+		goto err_close;
+	}
+	rc = -EINVAL;
+	if (!S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "key file %s is not a regular file", shown);
+		goto err_close;
+	}
+	if (st.st_mode & 077) {
+		seterr(err, errlen,
+		       "key file %s is %s by group or others (mode %04o): chmod 600 it",
+		       shown, st.st_mode & 044 ? "readable" : "writable",
+		       (unsigned int)(st.st_mode & 07777));
+		goto err_close;
+	}
+	if (st.st_size > KEY_FILE_MAX) {
+		seterr(err, errlen, "key file %s is too large (%lld bytes)",
+		       shown, (long long)st.st_size);
+		goto err_close;
+	}
+	return fd;
+err_close:
+	close(fd);
+	return rc;
+}
+
+static int read_all(int fd, char *buf, size_t cap, size_t *len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < cap) {
+		n = read(fd, buf + off, cap - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		off += n;
+	}
+	*len = off;
+	return 0;
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Decodes hex digits, ignoring white space.  Writes at most cap bytes to
+ * out but counts them all in *n, so that the caller can say how many the
+ * file holds.  The message never quotes the file's content.
+ */
+static int hex_decode(const char *text, size_t len, const char *shown,
+		      uint8_t *out, size_t cap, size_t *n, char *err,
+		      size_t errlen)
+{
+	size_t digits = 0, line = 1;
+	int v;
+
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\n')
+			line++;
+		if (isspace((unsigned char)text[i]))
+			continue;
+		v = hex_val(text[i]);
+		if (v < 0)
+			return seterr(err, errlen,
+				      "key file %s: line %zu holds a character that is not a hex digit",
+				      shown, line);
+		if (digits / 2 < cap)
+			out[digits / 2] = digits % 2 ? out[digits / 2] | v
+						     : (uint8_t)(v << 4);
+		digits++;
+	}
+	if (!digits)
+		return seterr(err, errlen, "key file %s holds no hex digits",
+			      shown);
+	if (digits % 2)
+		return seterr(err, errlen,
+			      "key file %s has an odd number of hex digits (%zu)",
+			      shown, digits);
+	*n = digits / 2;
+	return 0;
+}
+
+/*
+ * Reads the key file at path (shown in messages as shown) into out, at
+ * most cap bytes; *n is the number of bytes the file holds, which may be
+ * more than cap.  Every temporary copy is wiped, and out on failure.
+ */
+static int key_file_load(const char *path, const char *shown, uint8_t *out,
+			 size_t cap, size_t *n, char *err, size_t errlen)
+{
+	char text[KEY_FILE_MAX + 1];
+	size_t len = 0;
+	int fd, rc;
+
+	fd = key_file_open(path, shown, err, errlen);
+	if (fd < 0)
+		return fd;
+	rc = read_all(fd, text, sizeof(text), &len);
+	close(fd);
+	if (rc) {
+		seterr(err, errlen, "key file %s: %s", shown, strerror(-rc));
+		goto out;
+	}
+	if (len > KEY_FILE_MAX) {
+		rc = seterr(err, errlen, "key file %s is too large", shown);
+		goto out;
+	}
+	rc = hex_decode(text, len, shown, out, cap, n, err, errlen);
+out:
+	explicit_bzero(text, sizeof(text));
+	if (rc)
+		explicit_bzero(out, cap);
+	return rc;
+}
+
+int config_key_file_read(const char *path, uint8_t *key, size_t len,
+			 char *err, size_t errlen)
+{
+	size_t n = 0;
+	int rc;
+
+	rc = key_file_load(path, path, key, len, &n, err, errlen);
+	if (rc)
+		return rc;
+	if (n != len) {
+		explicit_bzero(key, len);
+		return seterr(err, errlen,
+			      "key file %s holds %zu bytes; %zu expected", path,
+			      n, len);
+	}
+	return 0;
+}
+
+/* ---- [daemon] --------------------------------------------------------- */
+
+void config_daemon_defaults(struct daemon_conf *d)
+{
+	memset(d, 0, sizeof(*d));
+	strcpy(d->instance, "default");
+	d->default_action = XDPSEC_ACT_DISCARD;
+	d->replay_window = XDPSEC_REPLAY_DEFAULT;
+	d->log_level = LOG_LVL_INFO;
+	d->xdp_mode = XDP_ATTACH_AUTO;
+}
+
+static int replay_window_parse(const char *val, uint32_t *out, char *err,
+			       size_t errlen)
+{
+	uint64_t v;
+
+	if (parse_uint(val, XDPSEC_REPLAY_MAX, &v) || v % 32)
+		return seterr(err, errlen,
+			      "replay_window %s is invalid: use 0 (off) or a multiple of 32 up to %d",
+			      val, XDPSEC_REPLAY_MAX);
+	*out = v;
+	return 0;
+}
+
+/*
+ * Interface names as the kernel takes them: shorter than IF_NAMESIZE, not
+ * "." or "..", without '/' or ':'.  Each may appear once.  A comma is
+ * legal in a name but far more likely a wrong separator, so it is refused.
+ */
+static int daemon_set_ifaces(struct daemon_conf *d, const char *val,
+			     char *err, size_t errlen)
+{
+	char names[XDPSEC_MAX_IFACES][IF_NAMESIZE];
+	unsigned int n = 0;
+	const char *p = val;
+	size_t len;
+
+	while (*(p += strspn(p, " \t"))) {
+		len = strcspn(p, " \t");
+		if (n == XDPSEC_MAX_IFACES)
+			return seterr(err, errlen,
+				      "interfaces: at most %d interfaces",
+				      XDPSEC_MAX_IFACES);
+		if (len >= IF_NAMESIZE)
+			return seterr(err, errlen,
+				      "interfaces: '%.*s' is too long (at most %d characters)",
+				      (int)len, p, IF_NAMESIZE - 1);
+		memcpy(names[n], p, len);
+		names[n][len] = '\0';
+		if (strchr(names[n], ','))
+			return seterr(err, errlen,
+				      "interfaces: separate names with spaces, not commas");
+		if (strpbrk(names[n], "/:") || !strcmp(names[n], ".") ||
+		    !strcmp(names[n], ".."))
+			return seterr(err, errlen,
+				      "interfaces: '%s' is not an interface name",
+				      names[n]);
+		for (unsigned int i = 0; i < n; i++)
+			if (!strcmp(names[i], names[n]))
+				return seterr(err, errlen,
+					      "interfaces: %s is listed twice",
+					      names[n]);
+		n++;
+		p += len;
+	}
+	if (!n)
+		return seterr(err, errlen, "interfaces: no interface given");
+	memcpy(d->ifaces, names, sizeof(names));
+	d->n_ifaces = n;
+	return 0;
+}
+
+static int daemon_set_default(struct daemon_conf *d, const char *val,
+			      char *err, size_t errlen)
+{
+	uint8_t act;
+
+	if (config_parse_action(val, &act))
+		return seterr(err, errlen,
+			      "default '%s' is invalid: use discard or bypass",
+			      val);
+	/* RFC 4301: traffic that no policy matches cannot be protected. */
+	if (act == XDPSEC_ACT_PROTECT)
+		return seterr(err, errlen,
+			      "default protect is refused: the SPD default can only be discard or bypass");
+	d->default_action = act;
+	return 0;
+}
+
+static int daemon_set_xdp_mode(struct daemon_conf *d, const char *val,
+			       char *err, size_t errlen)
+{
+	if (!strcmp(val, "auto"))
+		d->xdp_mode = XDP_ATTACH_AUTO;
+	else if (!strcmp(val, "native"))
+		d->xdp_mode = XDP_ATTACH_NATIVE;
+	else if (!strcmp(val, "generic"))
+		d->xdp_mode = XDP_ATTACH_GENERIC;
+	else
+		return seterr(err, errlen,
+			      "xdp_mode '%s' is invalid: use auto, native or generic",
+			      val);
+	return 0;
+}
+
+int config_daemon_set(struct daemon_conf *d, const char *key,
+		      const char *val, char *err, size_t errlen)
+{
+	const struct section_info *si = &sections[SECT_DAEMON];
+	enum log_level lvl;
+	int k = key_index(si, key);
+
+	if (k < 0)
+		return unknown_key(si, key, err, errlen);
+	if (!*val)
+		return seterr(err, errlen, "%s has no value", key);
+
+	switch (k) {
+	case D_INSTANCE:
+		/* The name ends up in file names under /run and bpffs. */
+		if (!name_valid(val) || !strcmp(val, ".") ||
+		    !strcmp(val, ".."))
+			return seterr(err, errlen,
+				      "instance '%s' is invalid: use 1 to 63 of A-Z a-z 0-9 _ . -",
+				      val);
+		strcpy(d->instance, val);
+		return 0;
+	case D_INTERFACES:
+		return daemon_set_ifaces(d, val, err, errlen);
+	case D_DEFAULT:
+		return daemon_set_default(d, val, err, errlen);
+	case D_REPLAY_WINDOW:
+		return replay_window_parse(val, &d->replay_window, err,
+					   errlen);
+	case D_LOG_LEVEL:
+		if (log_level_parse(val, &lvl))
+			return seterr(err, errlen,
+				      "log_level '%s' is invalid: use error, warning, info or debug",
+				      val);
+		d->log_level = lvl;
+		return 0;
+	case D_XDP_MODE:
+		return daemon_set_xdp_mode(d, val, err, errlen);
+	}
+	return unknown_key(si, key, err, errlen);
+}
+
+/* ---- [sa NAME] -------------------------------------------------------- */
+
+void config_sa_init(struct sa_conf *sa, const char *name)
+{
+	memset(sa, 0, sizeof(*sa));
+	snprintf(sa->name, sizeof(sa->name), "%s", name);
+	sa->sa.proto = XDPSEC_IPPROTO_ESP;
+	sa->sa.mode = XDPSEC_MODE_TUNNEL;
+	sa->sa.replay_window = XDPSEC_REPLAY_DEFAULT;
+	sa->sa.sel.sport_hi = 65535;
+	sa->sa.sel.dport_hi = 65535;
+}
+
+static int sa_set_spi(struct sa_conf *sa, const char *val, char *err,
+		      size_t errlen)
+{
+	uint64_t v;
+	int rc = parse_u64(val, true, &v);
+
+	if (rc == -ERANGE || (!rc && v > UINT32_MAX))
+		return seterr(err, errlen,
+			      "spi %s is out of range (at most 0xffffffff)",
+			      val);
+	if (rc)
+		return seterr(err, errlen,
+			      "spi '%s' is not a number (decimal, or hexadecimal with 0x)",
+			      val);
+	/* RFC 4303 section 2.1: 0 is for local use, 1-255 for IANA. */
+	if (v == 0)
+		return seterr(err, errlen,
+			      "spi 0 is invalid (RFC 4303: never sent on the wire); use 256 or above");
+	if (v < 256)
+		return seterr(err, errlen,
+			      "spi %s is reserved (1-255); use 256 or above",
+			      val);
+	sa->sa.spi = v;
+	return 0;
+}
+
+static int sa_set_alg(struct sa_conf *sa, const char *val, char *err,
+		      size_t errlen)
+{
+	enum xdpsec_alg alg;
+
+	for (size_t i = 0; i < sizeof(weak_algs) / sizeof(weak_algs[0]); i++)
+		if (!strcasecmp(val, weak_algs[i].name))
+			return seterr(err, errlen,
+				      "%s is refused (%s); use aes-gcm-128 or aes-gcm-256",
+				      val, weak_algs[i].why);
+	if (aead_alg_parse(val, &alg) || !aead_info(alg))
+		return seterr(err, errlen,
+			      "alg '%s' is unknown: use aes-gcm-128 or aes-gcm-256",
+			      val);
+	sa->sa.alg = alg;
+	return 0;
+}
+
+/*
+ * The key length is checked in config_sa_check() once alg is known, so the
+ * file is read here whatever its length, up to the largest key.
+ */
+static int sa_set_key_file(struct sa_conf *sa, const char *val,
+			   const char *basedir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	size_t n = 0;
+	int rc, len;
+
+	if (val[0] == '/' || !basedir)
+		len = snprintf(path, sizeof(path), "%s", val);
+	else
+		len = snprintf(path, sizeof(path), "%s/%s", basedir, val);
+	if (len < 0 || (size_t)len >= sizeof(path))
+		return seterr(err, errlen, "key file %s: path too long", val);
+
+	rc = key_file_load(path, val, sa->key, sizeof(sa->key), &n, err,
+			   errlen);
+	if (rc)
+		return rc;
+	if (n > sizeof(sa->key)) {
+		explicit_bzero(sa->key, sizeof(sa->key));
+		return seterr(err, errlen,
+			      "key file %s holds %zu bytes; no algorithm takes more than %zu (key + salt)",
+			      val, n, sizeof(sa->key));
+	}
+	sa->key_len = n;
+	return 0;
+}
+
+/*
+ * Sets one of two addresses that must share a family.  The first one set
+ * decides; the second is compared, whichever order they come in.
+ */
+static int addr_pair_family(uint8_t *family, uint8_t fam, bool other_set,
+			    const char *key, const char *val,
+			    const char *other, char *err, size_t errlen)
+{
+	if (other_set && *family != fam)
+		return seterr(err, errlen,
+			      "%s %s is %s but %s is %s: they must be of one family",
+			      key, val, family_name(fam), other,
+			      family_name(*family));
+	*family = fam;
+	return 0;
+}
+
+static int sa_set_addr(struct sa_conf *sa, int k, const char *val, char *err,
+		       size_t errlen)
+{
+	int other = k == SA_SRC ? SA_DST : SA_SRC;
+	struct xdpsec_addr a;
+	uint8_t fam;
+	int rc;
+
+	if (config_parse_addr(val, &fam, &a))
+		return seterr(err, errlen,
+			      "%s '%s' is not an IPv4 or IPv6 address",
+			      sa_keys[k], val);
+	rc = addr_pair_family(&sa->sa.family, fam, sa->given & BIT(other),
+			      sa_keys[k], val, sa_keys[other], err, errlen);
+	if (rc)
+		return rc;
+	if (k == SA_SRC)
+		sa->sa.src = a;
+	else
+		sa->sa.dst = a;
+	return 0;
+}
+
+/* Selector prefixes of SAs and policies, keys given by the caller. */
+static int sel_set_prefix(struct xdpsec_sel *sel, bool is_src,
+			  bool other_set, const char *key, const char *val,
+			  const char *other, char *err, size_t errlen)
+{
+	struct xdpsec_addr a;
+	uint8_t fam, plen;
+	int rc;
+
+	rc = prefix_parse(val, &fam, &a, &plen, err, errlen);
+	if (rc)
+		return rc;
+	rc = addr_pair_family(&sel->family, fam, other_set, key, val, other,
+			      err, errlen);
+	if (rc)
+		return rc;
+	if (is_src) {
+		sel->src = a;
+		sel->src_plen = plen;
+	} else {
+		sel->dst = a;
+		sel->dst_plen = plen;
+	}
+	return 0;
+}
+
+/* ICMP belongs to IPv4 and ICMPv6 to IPv6; the other way round is a typo. */
+static int proto_family_check(uint8_t proto, uint8_t family, char *err,
+			      size_t errlen)
+{
+	if (proto == 1 && family == XDPSEC_AF_INET6)
+		return seterr(err, errlen,
+			      "proto icmp does not go with IPv6 selectors: use icmpv6");
+	if (proto == XDPSEC_IPPROTO_ICMPV6 && family == XDPSEC_AF_INET)
+		return seterr(err, errlen,
+			      "proto icmpv6 does not go with IPv4 selectors: use icmp");
+	return 0;
+}
+
+static int sa_cross_check(const struct sa_conf *sa, char *err, size_t errlen)
+{
+	unsigned int sel = BIT(SA_SEL_SRC) | BIT(SA_SEL_DST);
+
+	if ((sa->given & BIT(SA_SEL_PROTO)) && (sa->given & sel))
+		return proto_family_check(sa->sa.sel.proto, sa->sa.sel.family,
+					  err, errlen);
+	return 0;
+}
+
+static int sa_set_proto(struct sa_conf *sa, const char *val, char *err,
+			size_t errlen)
+{
+	if (!strcmp(val, "esp")) {
+		sa->sa.proto = XDPSEC_IPPROTO_ESP;
+		return 0;
+	}
+	if (!strcmp(val, "ah"))
+		return seterr(err, errlen, "proto ah is not supported yet");
+	return seterr(err, errlen, "proto '%s' is invalid: use esp", val);
+}
+
+static int sa_set_mode(struct sa_conf *sa, const char *val, char *err,
+		       size_t errlen)
+{
+	if (!strcmp(val, "tunnel")) {
+		sa->sa.mode = XDPSEC_MODE_TUNNEL;
+		return 0;
+	}
+	if (!strcmp(val, "transport"))
+		return seterr(err, errlen,
+			      "mode transport is not supported yet");
+	return seterr(err, errlen, "mode '%s' is invalid: use tunnel", val);
+}
+
+static int sa_set_misc(struct sa_conf *sa, int k, const char *val, char *err,
+		       size_t errlen)
+{
+	bool yes;
+
+	switch (k) {
+	case SA_DIR:
+		if (parse_dir(val, &sa->sa.dir))
+			return seterr(err, errlen,
+				      "dir '%s' is invalid: use in or out",
+				      val);
+		return 0;
+	case SA_ESN:
+		if (parse_yes_no(val, &yes))
+			return seterr(err, errlen,
+				      "esn '%s' is invalid: use yes or no",
+				      val);
+		sa->sa.flags = yes ? sa->sa.flags | XDPSEC_SA_F_ESN
+				   : sa->sa.flags & ~XDPSEC_SA_F_ESN;
+		return 0;
+	case SA_REPLAY_WINDOW:
+		return replay_window_parse(val, &sa->sa.replay_window, err,
+					   errlen);
+	case SA_SEL_PROTO:
+		if (parse_proto(val, &sa->sa.sel.proto))
+			return seterr(err, errlen,
+				      "sel_proto '%s' is invalid: use any, tcp, udp, icmp, icmpv6 or 0-255",
+				      val);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int sa_set_one(struct sa_conf *sa, int k, const char *val,
+		      const char *basedir, char *err, size_t errlen)
+{
+	switch (k) {
+	case SA_SPI:
+		return sa_set_spi(sa, val, err, errlen);
+	case SA_PROTO:
+		return sa_set_proto(sa, val, err, errlen);
+	case SA_MODE:
+		return sa_set_mode(sa, val, err, errlen);
+	case SA_SRC:
+	case SA_DST:
+		return sa_set_addr(sa, k, val, err, errlen);
+	case SA_ALG:
+		return sa_set_alg(sa, val, err, errlen);
+	case SA_KEY_FILE:
+		return sa_set_key_file(sa, val, basedir, err, errlen);
+	case SA_SEL_SRC:
+		return sel_set_prefix(&sa->sa.sel, true,
+				      sa->given & BIT(SA_SEL_DST), "sel_src",
+				      val, "sel_dst", err, errlen);
+	case SA_SEL_DST:
+		return sel_set_prefix(&sa->sa.sel, false,
+				      sa->given & BIT(SA_SEL_SRC), "sel_dst",
+				      val, "sel_src", err, errlen);
+	}
+	return sa_set_misc(sa, k, val, err, errlen);
+}
+
+int config_sa_set(struct sa_conf *sa, const char *key, const char *val,
+		  const char *basedir, char *err, size_t errlen)
+{
+	const struct section_info *si = &sections[SECT_SA];
+	int k = key_index(si, key);
+	int rc;
+
+	if (k < 0)
+		return unknown_key(si, key, err, errlen);
+	if (!*val)
+		return seterr(err, errlen, "%s has no value", key);
+	rc = sa_set_one(sa, k, val, basedir, err, errlen);
+	if (rc)
+		return rc;
+	sa->given |= BIT(k);
+	return sa_cross_check(sa, err, errlen);
+}
+
+int config_sa_check(const struct sa_conf *sa, char *err, size_t errlen)
+{
+	unsigned int need = BIT(SA_DIR) | BIT(SA_SPI) | BIT(SA_SRC) |
+			    BIT(SA_DST) | BIT(SA_ALG) | BIT(SA_KEY_FILE);
+	const struct aead_info *info;
+	int rc;
+
+	if (sa->sa.mode == XDPSEC_MODE_TUNNEL)
+		need |= BIT(SA_SEL_SRC) | BIT(SA_SEL_DST);
+	rc = missing_keys(&sections[SECT_SA], "sa", sa->name, sa->given, need,
+			  err, errlen);
+	if (rc)
+		return rc;
+	info = aead_info(sa->sa.alg);
+	if (!info)
+		return seterr(err, errlen, "[sa %s]: alg is not supported",
+			      sa->name);
+	if (sa->key_len != info->key_len + info->salt_len)
+		return seterr(err, errlen,
+			      "[sa %s]: key_file holds %zu bytes; %s needs %zu (%zu key + %zu salt)",
+			      sa->name, sa->key_len, info->name,
+			      info->key_len + info->salt_len, info->key_len,
+			      info->salt_len);
+	return sa_cross_check(sa, err, errlen);
+}
+
+/* ---- [policy NAME] ---------------------------------------------------- */
+
+/*
+ * When a policy sets no priority, more specific policies come first (a
+ * lower value wins):
+ *
+ *   32768 - 64 * (src_plen + dst_plen)
+ *         - 16 if proto is not any
+ *         - 8 if sport is narrowed - 8 if dport is narrowed
+ *
+ * One bit of prefix outweighs protocol and ports together (32 < 64).  Two
+ * /128 prefixes give 32768 - 16384 - 32 = 16352, so every default lies in
+ * 16352..32768: an explicit priority below 16352 always goes before the
+ * defaults, and one above 32768 after them.
+ */
+static uint16_t policy_default_priority(const struct policy_conf *p)
+{
+	const struct xdpsec_sel *s = &p->pol.sel;
+	unsigned int prio = 32768;
+
+	prio -= 64 * (s->src_plen + s->dst_plen);
+	if (s->proto)
+		prio -= 16;
+	if (ports_narrowed(s->sport_lo, s->sport_hi))
+		prio -= 8;
+	if (ports_narrowed(s->dport_lo, s->dport_hi))
+		prio -= 8;
+	return prio;
+}
+
+void config_policy_init(struct policy_conf *p, const char *name)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->pol.sel.sport_hi = 65535;
+	p->pol.sel.dport_hi = 65535;
+	p->pol.action = XDPSEC_ACT_DISCARD;
+	p->pol.priority = policy_default_priority(p);
+}
+
+static bool policy_ports_ok(const struct xdpsec_sel *s)
+{
+	if (s->proto == XDPSEC_IPPROTO_TCP || s->proto == XDPSEC_IPPROTO_UDP)
+		return true;
+	return !ports_narrowed(s->sport_lo, s->sport_hi) &&
+	       !ports_narrowed(s->dport_lo, s->dport_hi);
+}
+
+static int policy_cross_check(const struct policy_conf *p, char *err,
+			      size_t errlen)
+{
+	const struct xdpsec_sel *s = &p->pol.sel;
+	char buf[8];
+
+	if ((p->given & BIT(P_SA)) && (p->given & BIT(P_ACTION)) &&
+	    p->pol.action != XDPSEC_ACT_PROTECT)
+		return seterr(err, errlen,
+			      "sa is only for action protect, not %s",
+			      config_action_name(p->pol.action));
+	if ((p->given & BIT(P_PROTO)) && !policy_ports_ok(s))
+		return seterr(err, errlen,
+			      "port ranges need proto tcp or udp, not %s",
+			      proto_name(s->proto, buf, sizeof(buf)));
+	if ((p->given & BIT(P_PROTO)) &&
+	    (p->given & (BIT(P_SRC) | BIT(P_DST))))
+		return proto_family_check(s->proto, s->family, err, errlen);
+	return 0;
+}
+
+static int policy_set_one(struct policy_conf *p, int k, const char *val,
+			  char *err, size_t errlen)
+{
+	struct xdpsec_sel *s = &p->pol.sel;
+	uint64_t v;
+
+	switch (k) {
+	case P_DIR:
+		if (parse_dir(val, &p->pol.dir))
+			return seterr(err, errlen,
+				      "dir '%s' is invalid: use in or out",
+				      val);
+		return 0;
+	case P_SRC:
+		return sel_set_prefix(s, true, p->given & BIT(P_DST), "src",
+				      val, "dst", err, errlen);
+	case P_DST:
+		return sel_set_prefix(s, false, p->given & BIT(P_SRC), "dst",
+				      val, "src", err, errlen);
+	case P_PROTO:
+		if (parse_proto(val, &s->proto))
+			return seterr(err, errlen,
+				      "proto '%s' is invalid: use any, tcp, udp, icmp, icmpv6 or 0-255",
+				      val);
+		return 0;
+	case P_SPORT:
+	case P_DPORT:
+		if (parse_ports(val, k == P_SPORT ? &s->sport_lo : &s->dport_lo,
+				k == P_SPORT ? &s->sport_hi : &s->dport_hi))
+			return seterr(err, errlen,
+				      "%s '%s' is invalid: use any, N or N-M (0-65535)",
+				      policy_keys[k], val);
+		return 0;
+	case P_ACTION:
+		if (config_parse_action(val, &p->pol.action))
+			return seterr(err, errlen,
+				      "action '%s' is invalid: use protect, bypass or discard",
+				      val);
+		return 0;
+	case P_SA:
+		if (!name_valid(val))
+			return seterr(err, errlen,
+				      "sa '%s' is not a valid SA name", val);
+		strcpy(p->sa_name, val);
+		return 0;
+	case P_PRIORITY:
+		if (parse_uint(val, 65535, &v))
+			return seterr(err, errlen,
+				      "priority '%s' is invalid: use 0-65535",
+				      val);
+		p->pol.priority = v;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int config_policy_set(struct policy_conf *p, const char *key,
+		      const char *val, char *err, size_t errlen)
+{
+	const struct section_info *si = &sections[SECT_POLICY];
+	int k = key_index(si, key);
+	int rc;
+
+	if (k < 0)
+		return unknown_key(si, key, err, errlen);
+	if (!*val)
+		return seterr(err, errlen, "%s has no value", key);
+	rc = policy_set_one(p, k, val, err, errlen);
+	if (rc)
+		return rc;
+	p->given |= BIT(k);
+	/*
+	 * The check cannot fill the default priority (it sees a const
+	 * policy), so it is recomputed after every key instead.
+	 */
+	if (!(p->given & BIT(P_PRIORITY)))
+		p->pol.priority = policy_default_priority(p);
+	return policy_cross_check(p, err, errlen);
+}
+
+int config_policy_check(const struct policy_conf *p, char *err,
+			size_t errlen)
+{
+	unsigned int need = BIT(P_DIR) | BIT(P_SRC) | BIT(P_DST) |
+			    BIT(P_ACTION);
+	int rc;
+
+	rc = missing_keys(&sections[SECT_POLICY], "policy", p->name, p->given,
+			  need, err, errlen);
+	if (rc)
+		return rc;
+	if (p->pol.action == XDPSEC_ACT_PROTECT &&
+	    p->pol.dir == XDPSEC_DIR_OUT && !(p->given & BIT(P_SA)))
+		return seterr(err, errlen,
+			      "[policy %s] has action protect and dir out but no sa: name the SA to use",
+			      p->name);
+	if (!policy_ports_ok(&p->pol.sel))
+		return seterr(err, errlen,
+			      "[policy %s]: port ranges need proto tcp or udp",
+			      p->name);
+	return policy_cross_check(p, err, errlen);
+}
+
+/* ---- The file --------------------------------------------------------- */
+
+struct parse_ctx {
+	struct config *cfg;
+	const char *path;		/* as given, for messages */
+	char basedir[PATH_MAX];		/* for relative key files */
+	FILE *f;
+	char *buf;
+	size_t cap;
+	int line;
+
+	enum section_kind kind;
+	int sect_line;
+	int key_line[KEYS_MAX];		/* 0: not set in this section */
+	char key_file[PATH_MAX];	/* as written, for messages */
+	int daemon_line;		/* of [daemon], 0 if none yet */
+	struct sa_conf cur_sa;
+	struct policy_conf cur_pol;
+
+	size_t sas_cap;
+	size_t pols_cap;
+	int *pol_sa_line;		/* line of each policy's sa key */
+
+	int err;
+	char *errbuf;
+	size_t errlen;
+};
+
+static int fail(struct parse_ctx *ctx, int code, int line, const char *fmt,
+		...) __attribute__((format(printf, 4, 5)));
+
+/* Records the first error only, as "path:line: message". */
+static int fail(struct parse_ctx *ctx, int code, int line, const char *fmt,
+		...)
+{
+	char msg[CONFIG_ERR_MAX];
+	va_list ap;
+
+	if (ctx->err)
+		return ctx->err;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		seterr(ctx->errbuf, ctx->errlen, "%s:%d: %s", ctx->path, line,
+		       msg);
+	else
+		seterr(ctx->errbuf, ctx->errlen, "%s: %s", ctx->path, msg);
+	ctx->err = code;
+	return code;
+}
+
+/*
+ * Grows the SA array without realloc(): realloc could leave copies of the
+ * keys behind in freed memory, so the old block is wiped first.
+ */
+static int sas_grow(struct parse_ctx *ctx)
+{
+	struct config *cfg = ctx->cfg;
+	size_t cap = ctx->sas_cap ? 2 * ctx->sas_cap : 8;
+	struct sa_conf *sas = calloc(cap, sizeof(*sas));
+
+	if (!sas)
+		return -ENOMEM;
+	if (cfg->n_sas) {
+		memcpy(sas, cfg->sas, cfg->n_sas * sizeof(*sas));
+		explicit_bzero(cfg->sas, cfg->n_sas * sizeof(*sas));
+	}
+	free(cfg->sas);
+	cfg->sas = sas;
+	ctx->sas_cap = cap;
+	return 0;
+}
+
+static int pols_grow(struct parse_ctx *ctx)
+{
+	struct config *cfg = ctx->cfg;
+	size_t cap = ctx->pols_cap ? 2 * ctx->pols_cap : 8;
+	struct policy_conf *pols;
+	int *lines;
+
+	pols = realloc(cfg->policies, cap * sizeof(*pols));
+	if (!pols)
+		return -ENOMEM;
+	cfg->policies = pols;
+	lines = realloc(ctx->pol_sa_line, cap * sizeof(*lines));
+	if (!lines)
+		return -ENOMEM;
+	ctx->pol_sa_line = lines;
+	ctx->pols_cap = cap;
+	return 0;
+}
+
+static struct sa_conf *sa_find(struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_sas; i++)
+		if (!strcmp(cfg->sas[i].name, name))
+			return &cfg->sas[i];
+	return NULL;
+}
+
+static struct policy_conf *policy_find(struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_policies; i++)
+		if (!strcmp(cfg->policies[i].name, name))
+			return &cfg->policies[i];
+	return NULL;
+}
+
+/* Inbound SAs are found by SPI, so two of them cannot share one. */
+static int sa_spi_unique(struct parse_ctx *ctx, const struct sa_conf *sa)
+{
+	const struct sa_conf *o;
+
+	if (sa->sa.dir != XDPSEC_DIR_IN)
+		return 0;
+	for (size_t i = 0; i < ctx->cfg->n_sas; i++) {
+		o = &ctx->cfg->sas[i];
+		if (o->sa.dir == XDPSEC_DIR_IN && o->sa.spi == sa->sa.spi)
+			return fail(ctx, -EINVAL, ctx->key_line[SA_SPI],
+				    "spi 0x%x is already used by inbound [sa %s] (line %d)",
+				    sa->sa.spi, o->name, o->line);
+	}
+	return 0;
+}
+
+static int sa_section_end(struct parse_ctx *ctx)
+{
+	struct sa_conf *sa = &ctx->cur_sa;
+	const struct aead_info *info = aead_info(sa->sa.alg);
+	char msg[CONFIG_ERR_MAX];
+	size_t want;
+
+	/* A wrong key length is reported on the key_file line. */
+	if (info && (sa->given & BIT(SA_KEY_FILE))) {
+		want = info->key_len + info->salt_len;
+		if (sa->key_len != want)
+			return fail(ctx, -EINVAL, ctx->key_line[SA_KEY_FILE],
+				    "key file %s holds %zu bytes; %s needs %zu (%zu key + %zu salt)",
+				    ctx->key_file, sa->key_len, info->name,
+				    want, info->key_len, info->salt_len);
+	}
+	if (config_sa_check(sa, msg, sizeof(msg)))
+		return fail(ctx, -EINVAL, ctx->sect_line, "%s", msg);
+	if (sa_spi_unique(ctx, sa))
+		return ctx->err;
+	if (ctx->cfg->n_sas == XDPSEC_MAX_SA)
+		return fail(ctx, -EINVAL, ctx->sect_line,
+			    "too many SAs (at most %d)", XDPSEC_MAX_SA);
+	if (ctx->cfg->n_sas == ctx->sas_cap && sas_grow(ctx))
+		return fail(ctx, -ENOMEM, 0, "out of memory");
+	ctx->cfg->sas[ctx->cfg->n_sas++] = *sa;
+	explicit_bzero(sa, sizeof(*sa));
+	return 0;
+}
+
+static int policy_section_end(struct parse_ctx *ctx)
+{
+	struct config *cfg = ctx->cfg;
+	char msg[CONFIG_ERR_MAX];
+
+	if (config_policy_check(&ctx->cur_pol, msg, sizeof(msg)))
+		return fail(ctx, -EINVAL, ctx->sect_line, "%s", msg);
+	if (cfg->n_policies == XDPSEC_MAX_POLICIES)
+		return fail(ctx, -EINVAL, ctx->sect_line,
+			    "too many policies (at most %d)",
+			    XDPSEC_MAX_POLICIES);
+	if (cfg->n_policies == ctx->pols_cap && pols_grow(ctx))
+		return fail(ctx, -ENOMEM, 0, "out of memory");
+	ctx->pol_sa_line[cfg->n_policies] = ctx->key_line[P_SA];
+	cfg->policies[cfg->n_policies++] = ctx->cur_pol;
+	return 0;
+}
+
+/* Checks and stores the section that has just ended, if any. */
+static int section_end(struct parse_ctx *ctx)
+{
+	enum section_kind kind = ctx->kind;
+
+	ctx->kind = SECT_NONE;
+	if (kind == SECT_SA)
+		return sa_section_end(ctx);
+	if (kind == SECT_POLICY)
+		return policy_section_end(ctx);
+	return 0;
+}
+
+static int section_open(struct parse_ctx *ctx, enum section_kind kind,
+			const char *name)
+{
+	const struct sa_conf *sa;
+	const struct policy_conf *p;
+
+	ctx->kind = kind;
+	ctx->sect_line = ctx->line;
+	memset(ctx->key_line, 0, sizeof(ctx->key_line));
+	if (kind == SECT_DAEMON) {
+		if (ctx->daemon_line)
+			return fail(ctx, -EINVAL, ctx->line,
+				    "second [daemon] section (the first is on line %d)",
+				    ctx->daemon_line);
+		ctx->daemon_line = ctx->line;
+	} else if (kind == SECT_SA) {
+		sa = sa_find(ctx->cfg, name);
+		if (sa)
+			return fail(ctx, -EINVAL, ctx->line,
+				    "duplicate [sa %s] (the first is on line %d)",
+				    name, sa->line);
+		config_sa_init(&ctx->cur_sa, name);
+		ctx->cur_sa.line = ctx->line;
+	} else {
+		p = policy_find(ctx->cfg, name);
+		if (p)
+			return fail(ctx, -EINVAL, ctx->line,
+				    "duplicate [policy %s] (the first is on line %d)",
+				    name, p->line);
+		config_policy_init(&ctx->cur_pol, name);
+		ctx->cur_pol.line = ctx->line;
+	}
+	return 0;
+}
+
+/* text is "[...]" without comments or surrounding blanks. */
+static int section_begin(struct parse_ctx *ctx, char *text)
+{
+	size_t len = strlen(text);
+	char *word, *name, *extra, *save = NULL;
+	enum section_kind kind;
+
+	if (section_end(ctx))
+		return ctx->err;
+	if (text[len - 1] != ']')
+		return fail(ctx, -EINVAL, ctx->line,
+			    "a section header must end with ']'");
+	text[len - 1] = '\0';
+	word = strtok_r(text + 1, " \t", &save);
+	name = strtok_r(NULL, " \t", &save);
+	extra = strtok_r(NULL, " \t", &save);
+
+	if (word && !strcmp(word, "daemon"))
+		kind = SECT_DAEMON;
+	else if (word && !strcmp(word, "sa"))
+		kind = SECT_SA;
+	else if (word && !strcmp(word, "policy"))
+		kind = SECT_POLICY;
+	else
+		return fail(ctx, -EINVAL, ctx->line,
+			    "unknown section [%s]; expected [daemon], [sa NAME] or [policy NAME]",
+			    word ? word : "");
+	if (kind == SECT_DAEMON && name)
+		return fail(ctx, -EINVAL, ctx->line,
+			    "[daemon] takes no name");
+	if (kind != SECT_DAEMON && !name)
+		return fail(ctx, -EINVAL, ctx->line,
+			    "[%s] needs a name: [%s NAME]", word, word);
+	if (kind != SECT_DAEMON && (extra || !name_valid(name)))
+		return fail(ctx, -EINVAL, ctx->line,
+			    "invalid %s name: use 1 to 63 of A-Z a-z 0-9 _ . -",
+			    word);
+	return section_open(ctx, kind, name);
+}
+
+/*
+ * Removes a comment (';' or '#' at the start of the line or after a blank)
+ * and the blanks around what is left.  inih only strips ';' comments after
+ * a value, so '#' would otherwise end up in values.
+ */
+static char *line_clean(char *s, bool first)
+{
+	char *p, *end;
+
+	/* A UTF-8 byte order mark, as some editors write. */
+	if (first && !strncmp(s, "\xef\xbb\xbf", 3))
+		s += 3;
+	for (p = s; *p; p++) {
+		if ((*p == ';' || *p == '#') &&
+		    (p == s || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			break;
+		}
+	}
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/*
+ * The line reader for ini_parse_stream().  It hands inih one physical line
+ * at a time, so inih's count and ours agree; section headers are handled
+ * here and replaced by an empty line.  Returning NULL ends the parse.
+ */
+static char *cfg_reader(char *str, int num, void *stream)
+{
+	struct parse_ctx *ctx = stream;
+	const char *out;
+	char *text;
+	ssize_t n;
+
+	if (ctx->err)
+		return NULL;
+	n = getline(&ctx->buf, &ctx->cap, ctx->f);
+	if (n < 0) {
+		if (ferror(ctx->f))
+			fail(ctx, -EIO, ctx->line + 1, "read error");
+		return NULL;
+	}
+	ctx->line++;
+	if ((size_t)n != strlen(ctx->buf)) {
+		fail(ctx, -EINVAL, ctx->line, "the line holds a NUL byte");
+		return NULL;
+	}
+	text = line_clean(ctx->buf, ctx->line == 1);
+	out = text;
+	if (*text == '[') {
+		if (section_begin(ctx, text))
+			return NULL;
+		out = "";
+	}
+	if (strlen(out) + 2 > (size_t)num) {
+		fail(ctx, -EINVAL, ctx->line,
+		     "the line is too long (at most %d characters)", num - 2);
+		return NULL;
+	}
+	snprintf(str, num, "%s\n", out);
+	return str;
+}
+
+/* inih's callback for each "key = value"; returns 0 to report an error. */
+static int cfg_handler(void *user, const char *section, const char *key,
+		       const char *val)
+{
+	struct parse_ctx *ctx = user;
+	char msg[CONFIG_ERR_MAX];
+	int k, rc;
+
+	(void)section;	/* inih truncates long names; ours is exact */
+	if (ctx->err)
+		return 0;
+	if (ctx->kind == SECT_NONE) {
+		fail(ctx, -EINVAL, ctx->line,
+		     "'%s' comes before any section: start with [daemon], [sa NAME] or [policy NAME]",
+		     key);
+		return 0;
+	}
+	k = key_index(&sections[ctx->kind], key);
+	if (k >= 0 && ctx->key_line[k]) {
+		fail(ctx, -EINVAL, ctx->line,
+		     "duplicate key '%s' (already set on line %d)", key,
+		     ctx->key_line[k]);
+		return 0;
+	}
+	if (ctx->kind == SECT_DAEMON)
+		rc = config_daemon_set(&ctx->cfg->daemon, key, val, msg,
+				       sizeof(msg));
+	else if (ctx->kind == SECT_SA)
+		rc = config_sa_set(&ctx->cur_sa, key, val, ctx->basedir, msg,
+				   sizeof(msg));
+	else
+		rc = config_policy_set(&ctx->cur_pol, key, val, msg,
+				       sizeof(msg));
+	if (rc) {
+		fail(ctx, rc, ctx->line, "%s", msg);
+		return 0;
+	}
+	ctx->key_line[k] = ctx->line;
+	if (ctx->kind == SECT_SA && k == SA_KEY_FILE)
+		snprintf(ctx->key_file, sizeof(ctx->key_file), "%s", val);
+	return 1;
+}
+
+/*
+ * Work that needs the whole file: [daemon] may come after the SAs that
+ * take its replay window, and a policy may name an SA defined below it.
+ */
+static int config_resolve(struct parse_ctx *ctx)
+{
+	struct config *cfg = ctx->cfg;
+	const struct policy_conf *p;
+	const struct sa_conf *sa;
+
+	for (size_t i = 0; i < cfg->n_sas; i++)
+		if (!(cfg->sas[i].given & BIT(SA_REPLAY_WINDOW)))
+			cfg->sas[i].sa.replay_window =
+				cfg->daemon.replay_window;
+
+	for (size_t i = 0; i < cfg->n_policies; i++) {
+		p = &cfg->policies[i];
+		if (!p->sa_name[0])
+			continue;
+		sa = sa_find(cfg, p->sa_name);
+		if (!sa)
+			return fail(ctx, -EINVAL, ctx->pol_sa_line[i],
+				    "policy %s: no [sa %s] in this file",
+				    p->name, p->sa_name);
+		if (sa->sa.dir != p->pol.dir)
+			return fail(ctx, -EINVAL, ctx->pol_sa_line[i],
+				    "policy %s has dir %s but [sa %s] has dir %s",
+				    p->name, config_dir_name(p->pol.dir),
+				    sa->name, config_dir_name(sa->sa.dir));
+	}
+	return 0;
+}
+
+static int ctx_open(struct parse_ctx *ctx, const char *path)
+{
+	struct config *cfg = ctx->cfg;
+	char dir[PATH_MAX];
+	int rc;
+
+	if (!realpath(path, cfg->path)) {
+		rc = -errno;
+		return fail(ctx, rc, 0, "%s", strerror(-rc));
+	}
+	snprintf(dir, sizeof(dir), "%s", cfg->path);
+	snprintf(ctx->basedir, sizeof(ctx->basedir), "%s", dirname(dir));
+	ctx->f = fopen(cfg->path, "re");
+	if (!ctx->f) {
+		rc = -errno;
+		return fail(ctx, rc, 0, "%s", strerror(-rc));
+	}
+	return 0;
+}
+
+static void ctx_close(struct parse_ctx *ctx)
+{
+	if (ctx->f)
+		fclose(ctx->f);
+	free(ctx->buf);
+	free(ctx->pol_sa_line);
+	explicit_bzero(&ctx->cur_sa, sizeof(ctx->cur_sa));
+}
+
+int config_load(const char *path, struct config *cfg, char *err,
+		size_t errlen)
+{
+	struct parse_ctx *ctx;
+	int line, rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	config_daemon_defaults(&cfg->daemon);
+	/* The context holds a key and two paths: too big for the stack. */
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->cfg = cfg;
+	ctx->path = path;
+	ctx->errbuf = err;
+	ctx->errlen = errlen;
+
+	if (ctx_open(ctx, path))
+		goto out;
+	line = ini_parse_stream(cfg_reader, ctx, cfg_handler, ctx);
+	if (line > 0)
+		fail(ctx, -EINVAL, line,
+		     "expected 'key = value', a [section] or a comment");
+	else if (line < 0)
+		fail(ctx, -ENOMEM, 0, "out of memory");
+	if (!ctx->err && !section_end(ctx))
+		config_resolve(ctx);
+out:
+	rc = ctx->err;
+	ctx_close(ctx);
+	explicit_bzero(ctx, sizeof(*ctx));
+	free(ctx);
+	if (rc)
+		config_free(cfg);
+	return rc;
+}
+
+void config_free(struct config *cfg)
+{
+	if (cfg->sas)
+		explicit_bzero(cfg->sas, cfg->n_sas * sizeof(*cfg->sas));
+	free(cfg->sas);
+	free(cfg->policies);
+	memset(cfg, 0, sizeof(*cfg));
+}
