@@ -202,7 +202,8 @@ static uint64_t esp_out_seq(struct worker *w, struct sa *sa)
 }
 
 static int worker_protect(struct worker *w, const struct xdpsec_meta *m,
-			  struct pkt *p, struct ip_fields *route)
+			  struct pkt *p, struct ip_fields *route,
+			  unsigned int *queue)
 {
 	struct sa *sa = sad_get(&w->d->sad, m->sa_idx);
 	struct ip_fields f;
@@ -231,12 +232,19 @@ static int worker_protect(struct worker *w, const struct xdpsec_meta *m,
 	memset(route, 0, sizeof(*route));
 	route->family = sa->pub.family;
 	route->dst = sa->pub.dst.v6;
+	/*
+	 * All of an SA's packets leave on one queue, so the peer receives
+	 * them on one queue, in order: spread over several workers they
+	 * would arrive reordered, and beyond the replay window, dropped.
+	 */
+	*queue = sa->idx;
 	return XDPSEC_CNT_OK;
 }
 
 /* Prepends the Ethernet header for the next hop and picks the socket. */
 static int worker_route(struct worker *w, struct pkt *p,
-			const struct ip_fields *route, struct tx_item *out)
+			const struct ip_fields *route, unsigned int queue,
+			struct tx_item *out)
 {
 	struct daemon *d = w->d;
 	struct ether_header *eth;
@@ -259,7 +267,7 @@ static int worker_route(struct worker *w, struct pkt *p,
 	eth->ether_type = htons(route->family == XDPSEC_AF_INET ?
 				ETHERTYPE_IP : ETHERTYPE_IPV6);
 
-	out->xsk = ifc->xsks[w->xsk->queue % ifc->n_queues];
+	out->xsk = ifc->xsks[queue % ifc->n_queues];
 	out->addr = (uint64_t)((uint8_t *)eth - (uint8_t *)d->umem.area);
 	out->len = p->len + sizeof(*eth);
 	return XDPSEC_CNT_OK;
@@ -271,6 +279,7 @@ static int worker_frame(struct worker *w, uint64_t addr, uint32_t len,
 	uint8_t *data = umem_data(&w->d->umem, addr);
 	uint32_t off = addr - umem_frame_base(addr);
 	const struct xdpsec_meta *m = (const void *)(data - sizeof(*m));
+	unsigned int queue = w->xsk->queue;
 	struct xdpsec_meta meta;
 	struct ip_fields route;
 	struct pkt p;
@@ -291,12 +300,12 @@ static int worker_frame(struct worker *w, uint64_t addr, uint32_t len,
 	if (meta.kind == XDPSEC_META_ESP_IN)
 		reason = worker_esp_in(w, &meta, &p, &route);
 	else if (meta.kind == XDPSEC_META_PROTECT)
-		reason = worker_protect(w, &meta, &p, &route);
+		reason = worker_protect(w, &meta, &p, &route, &queue);
 	else
 		reason = XDPSEC_CNT_DROP_BAD_META;
 	if (reason)
 		return reason;
-	return worker_route(w, &p, &route, out);
+	return worker_route(w, &p, &route, queue, out);
 }
 
 static uint32_t tx_ring_pending(const struct xsk *x)

@@ -128,7 +128,7 @@ sa_del_all() {
 	local gw sa
 	for gw in gw1 gw2; do
 		for sa in out4 in4 out6 in6; do
-			xdpsec_cli $gw sa del $sa || return 1
+			xdpsec_cli $gw sa del $sa >/dev/null || return 1
 		done
 	done
 }
@@ -151,7 +151,8 @@ sa_add_all() {	# DIR holding fresh keys a.key .. d.key
 	cli_sa_add gw2 in6 in 0x3003 $g1 $g2 "$k/c.key" $m1 $m2
 }
 check "xdpsec sa del removes every SA on both gateways" sa_del_all
-check "sa list is empty afterwards" test "$(xdpsec_cli gw1 --json sa list)" = "[ ]"
+check "sa list is empty afterwards" test "$(xdpsec_cli gw1 --json sa list |
+	python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 0
 before=$(xdpsec_counter gw1 drop_sa_dead)
 check_not "without SAs h1 cannot reach h2 (IPv4)" \
 	nsx h1 ping -c3 -i0.2 -W1 203.0.113.10
