@@ -37,7 +37,7 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_one "$(basename "$t")" "$t"
 done
-for t in tests/ns/*.sh; do
+for t in tests/cli/*.sh tests/ns/*.sh; do
 	[ -x "$t" ] || continue
 	run_one "$(basename "$t" .sh)" "$t"
 done

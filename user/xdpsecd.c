@@ -45,12 +45,14 @@ enum {
 static const char usage[] =
 	"Usage: xdpsecd [-c CONFIG] [-n INSTANCE] [-v] [-s]\n"
 	"       xdpsecd [-c CONFIG] [-n INSTANCE] --detach\n"
+	"       xdpsecd [-c CONFIG] --check\n"
 	"  -c, --config FILE    configuration (default " DEFAULT_CONFIG ")\n"
 	"  -n, --instance NAME  instance name (overrides the file)\n"
 	"  -v, --verbose        log debug messages\n"
 	"  -s, --syslog         log to syslog instead of stderr\n"
 	"  -D, --detach         remove the XDP program from the configured\n"
-	"                       interfaces and the pinned maps, then exit\n";
+	"                       interfaces and the pinned maps, then exit\n"
+	"  -t, --check          only check the configuration file\n";
 
 struct iface *daemon_iface(struct daemon *d, int ifindex)
 {
@@ -626,17 +628,19 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "syslog", no_argument, NULL, 's' },
 		{ "detach", no_argument, NULL, 'D' },
+		{ "check", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	static struct daemon d = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	const char *instance = NULL;
 	bool verbose = false, use_syslog = false, detach = false;
+	bool check_only = false;
 	char err[CONFIG_ERR_MAX];
 	int c;
 
 	snprintf(d.config_path, sizeof(d.config_path), "%s", DEFAULT_CONFIG);
-	while ((c = getopt_long(argc, argv, "c:n:vsDh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:n:vsDth", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			snprintf(d.config_path, sizeof(d.config_path), "%s",
@@ -654,6 +658,9 @@ int main(int argc, char **argv)
 		case 'D':
 			detach = true;
 			break;
+		case 't':
+			check_only = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -668,6 +675,12 @@ int main(int argc, char **argv)
 	if (config_load(d.config_path, &d.cfg, err, sizeof(err))) {
 		log_err("%s", err);
 		return 1;
+	}
+	if (check_only) {
+		printf("%s: OK, %zu SAs, %zu policies\n", d.config_path,
+		       d.cfg.n_sas, d.cfg.n_policies);
+		config_free(&d.cfg);
+		return 0;
 	}
 	if (instance)
 		snprintf(d.cfg.daemon.instance, sizeof(d.cfg.daemon.instance),
