@@ -122,6 +122,43 @@ run_combo() {	# ALG OUTER_FAMILY HEAVY
 
 run_combo aes-gcm-128 4 heavy
 
+# Next hops follow the kernel's tables while the tunnel runs.
+neighbour_follows() {
+	nsx h2 ip link set eth0 address 02:00:00:00:bb:02
+	nsx gw2 ip neigh replace 203.0.113.10 lladdr 02:00:00:00:bb:02 dev lan
+	nsx gw2 ip neigh replace 2001:db8:2::10 lladdr 02:00:00:00:bb:02 \
+		dev lan
+	wait_for 25 ping_ok h1 203.0.113.10 &&
+		wait_for 25 ping_ok h1 2001:db8:2::10
+}
+route_follows() {
+	local before
+	before=$(xdpsec_counter gw1 drop_no_neigh)
+	nsx gw1 ip route add 198.51.100.2/32 via 198.51.100.77 dev wan
+	nsx h1 ping -c3 -i0.2 -W1 203.0.113.10 >/dev/null && return 1
+	[ "$(xdpsec_counter gw1 drop_no_neigh)" -gt "$before" ] || return 1
+	nsx gw1 ip route del 198.51.100.2/32
+	wait_for 25 ping_ok h1 203.0.113.10
+}
+check "a neighbour's new MAC address is followed" neighbour_follows
+check "a route to an unreachable next hop stops traffic; removing it restores it" \
+	route_follows
+
+# A reload with an unchanged file keeps the SAs, sequence numbers included:
+# were they reset, gw2's replay window would now refuse gw1's packets.
+sa_seq() {	# GW NAME
+	xdpsec_cli "$1" --json sa list | python3 -c \
+		'import json,sys; print([s["seq"] for s in json.load(sys.stdin) if s["name"] == sys.argv[1]][0])' "$2"
+}
+reload_keeps_sas() {
+	local before
+	before=$(sa_seq gw1 out4)
+	xdpsec_cli gw1 reload >/dev/null || return 1
+	ping_ok h1 203.0.113.10 && [ "$(sa_seq gw1 out4)" -gt "$before" ]
+}
+check "reload keeps unchanged SAs and their sequence numbers" \
+	reload_keeps_sas
+
 # Take the SAs away with the CLI: the policies still demand protection, so
 # nothing may get through.  Then add SAs with fresh keys: traffic resumes.
 sa_del_all() {
