@@ -7,7 +7,8 @@ set -e
 PACKAGES="make gcc clang llvm libc6-dev pkg-config
 libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool
 libssl-dev libmnl-dev libjson-c-dev libinih-dev
-iproute2 iputils-ping tcpdump iperf3 socat ethtool procps python3"
+iproute2 iputils-ping tcpdump iperf3 socat ethtool procps python3 bc
+util-linux coreutils"
 
 missing=""
 for p in $PACKAGES; do
