@@ -288,6 +288,13 @@ static uint32_t outer_hdr_len(uint8_t family)
 	}
 }
 
+uint32_t esp_encap_len(const struct esp_sa *sa, uint32_t inner_len)
+{
+	return outer_hdr_len(sa->family) + ESP_HDR_LEN + AEAD_IV_LEN +
+	       inner_len + esp_pad_len(inner_len) + ESP_TRAILER_LEN +
+	       sa->icv_len;
+}
+
 int esp_encap(const struct esp_sa *sa, uint64_t seq, struct pkt *p)
 {
 	uint8_t aad[ESP_AAD_MAX], nonce[AEAD_NONCE_LEN];

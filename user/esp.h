@@ -62,6 +62,9 @@ enum esp_overhead {
  */
 int esp_encap(const struct esp_sa *sa, uint64_t seq, struct pkt *p);
 
+/* The length esp_encap() will give an inner packet of inner_len bytes. */
+uint32_t esp_encap_len(const struct esp_sa *sa, uint32_t inner_len);
+
 /*
  * Reads SPI and low sequence number of the ESP header at p->data + esp_off.
  * Returns XDPSEC_CNT_DROP_ESP_MALFORMED if the packet is too short.

@@ -166,9 +166,10 @@ static int esp_in_sa(struct worker *w, struct sa *sa,
 }
 
 static int worker_esp_in(struct worker *w, const struct xdpsec_meta *m,
-			 struct pkt *p, struct ip_fields *route)
+			 struct pkt *p, struct nh_hop *hop)
 {
 	struct sa *sa = sad_get(&w->d->sad, m->sa_idx);
+	struct ip_fields f;
 	int reason;
 
 	if (!sa || sa->pub.dir != XDPSEC_DIR_IN)
@@ -179,7 +180,9 @@ static int worker_esp_in(struct worker *w, const struct xdpsec_meta *m,
 		return reason;
 	}
 	/* The inner packet goes where the kernel routes its destination. */
-	return ip_parse(p, route) ? XDPSEC_CNT_DROP_ESP_MALFORMED : 0;
+	if (ip_parse(p, &f))
+		return XDPSEC_CNT_DROP_ESP_MALFORMED;
+	return nh_lookup(w->nh, f.family, f.dst, hop);
 }
 
 /* Hands out the next sequence number; 0 once the space is used up. */
@@ -202,36 +205,45 @@ static uint64_t esp_out_seq(struct worker *w, struct sa *sa)
 }
 
 static int worker_protect(struct worker *w, const struct xdpsec_meta *m,
-			  struct pkt *p, struct ip_fields *route,
-			  unsigned int *queue)
+			  struct pkt *p, struct nh_hop *hop, unsigned int *queue)
 {
 	struct sa *sa = sad_get(&w->d->sad, m->sa_idx);
+	struct esp_sa *esp;
 	struct ip_fields f;
 	uint64_t seq;
 	int reason;
 
 	if (!sa || sa->pub.dir != XDPSEC_DIR_OUT || sa->exhausted)
 		return XDPSEC_CNT_DROP_SA_DEAD;
+	esp = &sa->esp[w->id];
 	if (ip_parse(p, &f))
 		return XDPSEC_CNT_DROP_MALFORMED;
 	/* Ethernet may pad short frames: the IP length is the truth. */
 	p->tailroom += p->len - f.len;
 	p->len = f.len;
+
+	/*
+	 * Everything that can still fail is checked before a sequence
+	 * number is taken, so the first packet on the wire carries 1 and
+	 * numbers are not burnt on packets that never leave.
+	 */
+	reason = nh_lookup(w->nh, sa->pub.family, sa->pub.dst.v6, hop);
+	if (reason)
+		return reason;
+	if (esp_encap_len(esp, p->len) > hop->mtu)
+		return XDPSEC_CNT_DROP_TOO_BIG;
 	if (!ip_forward_ttl(p))
 		return XDPSEC_CNT_DROP_TTL;
 
 	seq = esp_out_seq(w, sa);
 	if (!seq)
 		return XDPSEC_CNT_DROP_SEQ_EXHAUSTED;
-	reason = esp_encap(&sa->esp[w->id], seq, p);
+	reason = esp_encap(esp, seq, p);
 	if (reason)
 		return reason;
 
 	sa_account(w, sa, f.len);
 	worker_count(w, XDPSEC_CNT_ESP_ENCRYPTED);
-	memset(route, 0, sizeof(*route));
-	route->family = sa->pub.family;
-	route->dst = sa->pub.dst.v6;
 	/*
 	 * All of an SA's packets leave on one queue, so the peer receives
 	 * them on one queue, in order: spread over several workers they
@@ -242,30 +254,25 @@ static int worker_protect(struct worker *w, const struct xdpsec_meta *m,
 }
 
 /* Prepends the Ethernet header for the next hop and picks the socket. */
-static int worker_route(struct worker *w, struct pkt *p,
-			const struct ip_fields *route, unsigned int queue,
-			struct tx_item *out)
+static int worker_output(struct worker *w, struct pkt *p,
+			 const struct nh_hop *hop, unsigned int queue,
+			 struct tx_item *out)
 {
 	struct daemon *d = w->d;
 	struct ether_header *eth;
-	struct nh_hop hop;
 	struct iface *ifc;
-	int reason;
 
-	reason = nh_lookup(w->nh, route->family, route->dst, &hop);
-	if (reason)
-		return reason;
-	if (p->len > hop.mtu)
+	if (p->len > hop->mtu)
 		return XDPSEC_CNT_DROP_TOO_BIG;
-	ifc = daemon_iface(d, hop.ifindex);
+	ifc = daemon_iface(d, hop->ifindex);
 	if (!ifc || p->headroom < sizeof(*eth))
 		return XDPSEC_CNT_DROP_NO_ROUTE;
 
 	eth = (struct ether_header *)(p->data - sizeof(*eth));
-	memcpy(eth->ether_dhost, hop.dmac, ETH_ALEN);
-	memcpy(eth->ether_shost, hop.smac, ETH_ALEN);
-	eth->ether_type = htons(route->family == XDPSEC_AF_INET ?
-				ETHERTYPE_IP : ETHERTYPE_IPV6);
+	memcpy(eth->ether_dhost, hop->dmac, ETH_ALEN);
+	memcpy(eth->ether_shost, hop->smac, ETH_ALEN);
+	eth->ether_type = htons((p->data[0] >> 4) == 4 ? ETHERTYPE_IP :
+							  ETHERTYPE_IPV6);
 
 	out->xsk = ifc->xsks[queue % ifc->n_queues];
 	out->addr = (uint64_t)((uint8_t *)eth - (uint8_t *)d->umem.area);
@@ -281,7 +288,7 @@ static int worker_frame(struct worker *w, uint64_t addr, uint32_t len,
 	const struct xdpsec_meta *m = (const void *)(data - sizeof(*m));
 	unsigned int queue = w->xsk->queue;
 	struct xdpsec_meta meta;
-	struct ip_fields route;
+	struct nh_hop hop;
 	struct pkt p;
 	int reason;
 
@@ -298,14 +305,14 @@ static int worker_frame(struct worker *w, uint64_t addr, uint32_t len,
 	p.tailroom = XSK_FRAME_SIZE - off - len;
 
 	if (meta.kind == XDPSEC_META_ESP_IN)
-		reason = worker_esp_in(w, &meta, &p, &route);
+		reason = worker_esp_in(w, &meta, &p, &hop);
 	else if (meta.kind == XDPSEC_META_PROTECT)
-		reason = worker_protect(w, &meta, &p, &route, &queue);
+		reason = worker_protect(w, &meta, &p, &hop, &queue);
 	else
 		reason = XDPSEC_CNT_DROP_BAD_META;
 	if (reason)
 		return reason;
-	return worker_route(w, &p, &route, queue, out);
+	return worker_output(w, &p, &hop, queue, out);
 }
 
 static uint32_t tx_ring_pending(const struct xsk *x)

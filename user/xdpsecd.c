@@ -368,6 +368,18 @@ static int config_apply_policies(struct daemon *d, const struct config *cfg,
 	return spd_compile(spd, &d->sad, err, errlen);
 }
 
+/*
+ * Once installed, keys live in the SAD only: the parsed file's copies are
+ * wiped, so that deleting an SA leaves no key behind.
+ */
+static void config_forget_sas(struct config *cfg)
+{
+	struct daemon_conf keep = cfg->daemon;
+
+	config_free(cfg);
+	cfg->daemon = keep;
+}
+
 static int config_apply(struct daemon *d, const struct config *cfg, char *err,
 			size_t errlen)
 {
@@ -550,6 +562,7 @@ static int daemon_setup(struct daemon *d)
 		log_err("%s: %s", d->config_path, err);
 		return ret;
 	}
+	config_forget_sas(&d->cfg);
 	ret = nh_table_new(&d->nh);
 	for (unsigned int i = 0; !ret && i < d->n_ifaces; i++)
 		ret = nh_table_add_iface(d->nh, d->ifaces[i].ifindex);

@@ -96,8 +96,17 @@ run_combo() {	# ALG OUTER_FAMILY HEAVY
 	local alg=$1 fam=$2 heavy=$3 dir="$WORK/$1-$2" tag="$1, outer IPv$2"
 	topo_tunnel_configs "$dir" "$alg" "$fam"
 	check "[$tag] daemons start" gateways_start "$dir" || return
+	local gw1_addr=198.51.100.1
+	[ "$fam" = 6 ] && gw1_addr=2001:db8:ff::1
+	nsx sw timeout 15 tcpdump -nn -l -i p1 -c 1 esp and src host \
+		"$gw1_addr" > "$WORK/first.txt" 2>/dev/null &
+	BG_PIDS+=($!)
+	sleep 0.5
 	check "[$tag] ping h1 -> h2, IPv4 inner" \
 		wait_for 20 ping_ok h1 203.0.113.10
+	wait "${BG_PIDS[-1]}"
+	check "[$tag] the first ESP packet of an SA carries sequence number 1" \
+		grep -q "seq=0x1)" "$WORK/first.txt"
 	check "[$tag] ping h1 -> h2, IPv6 inner" \
 		wait_for 20 ping_ok h1 2001:db8:2::10
 	check "[$tag] ping h2 -> h1, IPv4 inner" ping_ok h2 192.0.2.10
@@ -251,6 +260,23 @@ bad_input() {
 		kill -0 "$GW1_PID" "$GW2_PID"
 }
 bad_input
+
+# An SA never wraps its sequence number: move gw1's IPv6 out SA (index 3)
+# to 2^32 - 2 in the shared state map, as a long-lived SA would get there.
+seq_exhaustion() {
+	local pin=/sys/fs/bpf/xdpsec/$TOPO-gw1/sa_state before
+	nsenter -t "$GW1_PID" -m bpftool map update pinned "$pin" \
+		key 3 0 0 0 value 0xfe 0xff 0xff 0xff $(printf '0 %.0s' $(seq 60)) ||
+		return 1
+	before=$(xdpsec_counter gw1 drop_seq_exhausted)
+	ping_ok h1 2001:db8:2::10 || { echo "    seq 2^32-1 did not pass"; return 1; }
+	ping_ok h1 2001:db8:2::10 && { echo "    seq 2^32 passed"; return 1; }
+	[ "$(xdpsec_counter gw1 drop_seq_exhausted)" -gt "$before" ] &&
+		xdpsec_cli gw1 sa list | grep -E "^ *3 +out6 .* dead " >/dev/null &&
+		! ping_ok h1 2001:db8:2::10 && ping_ok h1 203.0.113.10
+}
+check "sequence 2^32-1 is the last: the SA then stops sending, others go on" \
+	seq_exhaustion
 
 # Fail closed: with traffic running, kill gw1's daemon; no protected
 # plaintext may leave gw1 (nor reach h2).
