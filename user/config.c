@@ -236,15 +236,43 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* Names of small enumerations, indexed by value; NULL marks a gap. */
+static const char *const action_names[] = {
+	[XDPSEC_ACT_DISCARD] = "discard",
+	[XDPSEC_ACT_BYPASS] = "bypass",
+	[XDPSEC_ACT_PROTECT] = "protect",
+};
+static const char *const mode_names[] = {
+	[XDPSEC_MODE_TUNNEL] = "tunnel",
+	[XDPSEC_MODE_TRANSPORT] = "transport",
+};
+static const char *const dir_names[] = {
+	[XDPSEC_DIR_IN] = "in",
+	[XDPSEC_DIR_OUT] = "out",
+};
+
+#define NAMES_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static int name_parse(const char *const *names, size_t n, const char *s,
+		      uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (names[i] && !strcmp(names[i], s)) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *name_of(const char *const *names, size_t n, uint8_t v)
+{
+	return v < n && names[v] ? names[v] : "?";
+}
+
 static int parse_dir(const char *s, uint8_t *dir)
 {
-	if (!strcmp(s, "in"))
-		*dir = XDPSEC_DIR_IN;
-	else if (!strcmp(s, "out"))
-		*dir = XDPSEC_DIR_OUT;
-	else
-		return -EINVAL;
-	return 0;
+	return name_parse(dir_names, NAMES_LEN(dir_names), s, dir);
 }
 
 static int parse_yes_no(const char *s, bool *out)
@@ -409,50 +437,22 @@ int config_parse_prefix(const char *s, uint8_t *family,
 
 int config_parse_action(const char *s, uint8_t *action)
 {
-	if (!strcmp(s, "discard"))
-		*action = XDPSEC_ACT_DISCARD;
-	else if (!strcmp(s, "bypass"))
-		*action = XDPSEC_ACT_BYPASS;
-	else if (!strcmp(s, "protect"))
-		*action = XDPSEC_ACT_PROTECT;
-	else
-		return -EINVAL;
-	return 0;
+	return name_parse(action_names, NAMES_LEN(action_names), s, action);
 }
 
 const char *config_action_name(uint8_t action)
 {
-	switch (action) {
-	case XDPSEC_ACT_DISCARD:
-		return "discard";
-	case XDPSEC_ACT_BYPASS:
-		return "bypass";
-	case XDPSEC_ACT_PROTECT:
-		return "protect";
-	}
-	return "?";
+	return name_of(action_names, NAMES_LEN(action_names), action);
 }
 
 const char *config_mode_name(uint8_t mode)
 {
-	switch (mode) {
-	case XDPSEC_MODE_TUNNEL:
-		return "tunnel";
-	case XDPSEC_MODE_TRANSPORT:
-		return "transport";
-	}
-	return "?";
+	return name_of(mode_names, NAMES_LEN(mode_names), mode);
 }
 
 const char *config_dir_name(uint8_t dir)
 {
-	switch (dir) {
-	case XDPSEC_DIR_IN:
-		return "in";
-	case XDPSEC_DIR_OUT:
-		return "out";
-	}
-	return "?";
+	return name_of(dir_names, NAMES_LEN(dir_names), dir);
 }
 
 static int key_index(const struct section_info *si, const char *key)
