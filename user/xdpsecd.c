@@ -167,8 +167,10 @@ static int ifaces_setup(struct daemon *d)
 		struct iface *ifc = &d->ifaces[i];
 		struct xdpsec_iface val = { .slot = i };
 
-		snprintf(ifc->name, sizeof(ifc->name), "%s",
-			 d->cfg.daemon.ifaces[i]);
+		_Static_assert(sizeof(ifc->name) ==
+				       sizeof(d->cfg.daemon.ifaces[i]),
+			       "interface names");
+		memcpy(ifc->name, d->cfg.daemon.ifaces[i], sizeof(ifc->name));
 		ifc->ifindex = if_nametoindex(ifc->name);
 		if (!ifc->ifindex) {
 			log_err("interface %s: %s", ifc->name, strerror(errno));
