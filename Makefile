@@ -24,7 +24,7 @@ XCFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread \
 LDLIBS := -lxdp -lbpf -lelf -lz -lcrypto -lmnl -ljson-c -linih -pthread
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC)
 
-LIB_SRCS := log aead esp replay config counters nexthop
+LIB_SRCS := log aead mac esp replay config counters nexthop
 DAEMON_SRCS := xdpsecd xsk worker sad spd ctl ip
 CLI_SRCS := xdpsec
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -83,7 +83,8 @@ $(BUILD)/tests/test_xdp.o: tests/bpf/test_xdp.c $(SKEL) | $(BUILD)/tests
 uobjs = $(patsubst %,$(BUILD)/user/%.o,$(1))
 TEST_OBJS_test_aead := $(call uobjs,aead log)
 TEST_OBJS_test_replay := $(call uobjs,replay)
-TEST_OBJS_test_esp := $(call uobjs,esp aead log)
+TEST_OBJS_test_esp := $(call uobjs,esp aead mac log)
+TEST_OBJS_test_mac := $(call uobjs,mac)
 TEST_OBJS_test_config := $(call uobjs,config aead log)
 TEST_OBJS_test_nexthop := $(call uobjs,nexthop log)
 TEST_OBJS_test_xdp := $(call uobjs,counters)

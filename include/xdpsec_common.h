@@ -64,10 +64,25 @@ enum xdpsec_mode {
 	XDPSEC_MODE_TRANSPORT = 2,
 };
 
+/* ESP transforms: AEADs, integrity-only GMAC, or a cipher + "integ". */
 enum xdpsec_alg {
-	XDPSEC_ALG_NONE = 0,
+	XDPSEC_ALG_NONE = 0,		/* AH, which has no cipher */
 	XDPSEC_ALG_AES_GCM_128 = 1,	/* RFC 4106, 16-byte ICV */
 	XDPSEC_ALG_AES_GCM_256 = 2,
+	XDPSEC_ALG_CHACHA20_POLY1305 = 3,	/* RFC 7634 */
+	XDPSEC_ALG_AES_GMAC_128 = 4,	/* RFC 4543: integrity only */
+	XDPSEC_ALG_AES_GMAC_256 = 5,
+	XDPSEC_ALG_AES_CBC_128 = 6,	/* RFC 3602, needs an integ */
+	XDPSEC_ALG_AES_CBC_256 = 7,
+	XDPSEC_ALG_NULL = 8,		/* RFC 2410, needs an integ */
+};
+
+/* Integrity algorithms for ESP with AES-CBC or NULL, and for AH. */
+enum xdpsec_integ {
+	XDPSEC_INTEG_NONE = 0,
+	XDPSEC_INTEG_HMAC_SHA256_128 = 1,	/* RFC 4868 */
+	XDPSEC_INTEG_HMAC_SHA384_192 = 2,
+	XDPSEC_INTEG_HMAC_SHA512_256 = 3,
 };
 
 enum xdpsec_sa_state_code {
@@ -79,6 +94,19 @@ enum xdpsec_sa_state_code {
 enum xdpsec_sa_flags {
 	XDPSEC_SA_F_ESN = 1 << 0,	/* 64-bit extended sequence numbers */
 	XDPSEC_SA_F_UDP_ENCAP = 1 << 1,	/* ESP in UDP (RFC 3948) */
+};
+
+/* Bits of xdpsec_sa_state.expired. */
+enum xdpsec_expire {
+	XDPSEC_EXPIRE_SOFT = 1 << 0,	/* time to rekey */
+	XDPSEC_EXPIRE_HARD = 1 << 1,	/* the SA is gone */
+};
+
+/* SA lifetimes (RFC 4301 4.4.2.1); 0 means no limit. */
+struct xdpsec_lifetime {
+	__u64 bytes;
+	__u64 packets;
+	__u64 seconds;
 };
 
 /* One address of either family; IPv4 uses the first word only. */
@@ -123,6 +151,13 @@ struct xdpsec_sa {
 	struct xdpsec_addr src;		/* outer source (tunnel) */
 	struct xdpsec_addr dst;		/* outer destination (tunnel) */
 	struct xdpsec_sel sel;		/* what may travel inside */
+	__u8 integ;			/* enum xdpsec_integ */
+	__u8 pad;
+	__u16 tfc_pad;			/* pad payloads to this (RFC 4303 2.7) */
+	__u32 reserved;
+	struct xdpsec_lifetime soft;
+	struct xdpsec_lifetime hard;
+	__u64 added;			/* CLOCK_BOOTTIME seconds */
 };
 
 /*
@@ -138,7 +173,8 @@ struct xdpsec_sa_state {
 	__u64 auth_fails;
 	__u64 replay_drops;
 	__u64 other_drops;
-	__u64 reserved[2];
+	__u64 expired;			/* enum xdpsec_expire bits */
+	__u64 reserved;
 };
 
 /* Map "spi_in": inbound SA lookup. */
@@ -193,7 +229,8 @@ struct xdpsec_config {
 
 enum xdpsec_meta_kind {
 	XDPSEC_META_ESP_IN = 1,		/* inbound ESP for a local SA */
-	XDPSEC_META_PROTECT = 2,	/* plaintext to encrypt with sa_idx */
+	XDPSEC_META_PROTECT = 2,	/* plaintext to protect with sa_idx */
+	XDPSEC_META_AH_IN = 3,		/* inbound AH for a local SA */
 };
 
 enum xdpsec_meta_flags {
@@ -236,6 +273,7 @@ struct xdpsec_meta {
 	C(DROP_SA_DEAD, "drop_sa_dead")					\
 	C(DROP_REPLAY_XDP, "drop_replay_xdp")				\
 	C(DROP_FRAGMENT, "drop_fragment")				\
+	C(REDIRECT_AH, "redirect_ah")					\
 	C(DROP_POLICY, "drop_policy")					\
 	C(DROP_DEFAULT, "drop_default")					\
 	C(DROP_CLEAR_PROTECTED, "drop_clear_protected")			\
@@ -257,7 +295,14 @@ struct xdpsec_meta {
 	C(DROP_NO_ROUTE, "drop_no_route")				\
 	C(DROP_NO_NEIGH, "drop_no_neigh")				\
 	C(DROP_TX_FULL, "drop_tx_full")					\
-	C(TX_PACKETS, "tx_packets")
+	C(TX_PACKETS, "tx_packets")					\
+	C(AH_VERIFIED, "ah_verified")					\
+	C(AH_PROTECTED, "ah_protected")					\
+	C(DROP_EXPIRED, "drop_expired")					\
+	C(ICMP_SENT, "icmp_sent")					\
+	C(FRAGMENTS_SENT, "fragments_sent")				\
+	C(DROP_NO_CRYPTO, "drop_no_crypto")				\
+	C(LOCAL_DELIVERED, "local_delivered")
 
 #define XDPSEC_COUNTER_ENUM(name, str) XDPSEC_CNT_##name,
 enum xdpsec_counter {
@@ -274,7 +319,7 @@ struct xdpsec_wstats {
 /* Sizes that the XDP program, the workers and pinned maps rely on. */
 _Static_assert(sizeof(struct xdpsec_addr) == 16, "xdpsec_addr");
 _Static_assert(sizeof(struct xdpsec_sel) == 44, "xdpsec_sel");
-_Static_assert(sizeof(struct xdpsec_sa) == 96, "xdpsec_sa");
+_Static_assert(sizeof(struct xdpsec_sa) == 160, "xdpsec_sa");
 _Static_assert(sizeof(struct xdpsec_sa_state) == 64, "xdpsec_sa_state");
 _Static_assert(sizeof(struct xdpsec_policy) == 56, "xdpsec_policy");
 _Static_assert(sizeof(struct xdpsec_meta) == 16, "xdpsec_meta");
