@@ -59,6 +59,7 @@ enum {
 	NATT_KEEPALIVE_LEN = 1,
 	NATT_KEEPALIVE_BYTE = 0xff,
 	NON_ESP_MARKER_LEN = 4,
+	AH_IDS_OFF = 4,		/* next header, length, reserved */
 	PORT_ANY_HI = 65535,
 	XSK_SLOTS = XDPSEC_MAX_IFACES * XDPSEC_MAX_QUEUES,
 	/*
@@ -440,33 +441,57 @@ replay_precheck(const struct xdpsec_sa *sa, __u32 sa_idx, __u32 seq)
 	return XDPSEC_CNT_OK;
 }
 
+/* Where SPI and sequence number sit in an ESP or AH header. */
+struct ipsec_ids {
+	__be32 spi;
+	__be32 seq;
+};
+
 /*
- * Inbound ESP at esp_off, raw or behind a UDP header (flags says which).
- * The SA must exist, be active and inbound, and expect the encapsulation
- * the packet arrived with: accepting UDP-encapsulated ESP for a raw SA, or
- * the other way round, would let a peer bypass what was negotiated.
+ * Finds SPI and sequence number of the ESP header (RFC 4303) or AH header
+ * (RFC 4302: after next header, length and reserved) at off.
  */
-static __always_inline enum xdpsec_counter esp_in(struct xdp_md *ctx,
-						  const struct pkt_info *pi,
-						  __u32 esp_off, __u8 flags,
-						  struct xdpsec_meta *meta)
+static __always_inline enum xdpsec_counter
+ipsec_ids(struct xdp_md *ctx, const struct pkt_info *pi, __u32 off,
+	  __u8 proto, struct ipsec_ids *ids)
+{
+	struct ipsec_ids *hdr;
+
+	if (proto == XDPSEC_IPPROTO_AH)
+		off += AH_IDS_OFF;
+	hdr = l3_at(ctx, pi, off, sizeof(*hdr));
+	if (!hdr)
+		return XDPSEC_CNT_DROP_MALFORMED;
+	*ids = *hdr;
+	return XDPSEC_CNT_OK;
+}
+
+/*
+ * Inbound ESP or AH at hdr_off; ESP raw or behind a UDP header (flags says
+ * which).  The SA must exist, be active and inbound, and expect the
+ * encapsulation the packet arrived with: accepting UDP-encapsulated ESP
+ * for a raw SA, or the other way round, would let a peer bypass what was
+ * negotiated.
+ */
+static __always_inline enum xdpsec_counter
+ipsec_in(struct xdp_md *ctx, const struct pkt_info *pi, __u32 hdr_off,
+	 __u8 proto, __u8 flags, struct xdpsec_meta *meta)
 {
 	struct xdpsec_spi_key key = {};
 	const struct xdpsec_sa *sa;
 	enum xdpsec_counter reason;
-	struct esp_hdr *esp;
-	__u32 *idx, sa_idx, seq;
+	struct ipsec_ids ids;
+	__u32 *idx, sa_idx;
 	int want_encap, has_encap;
 
-	/* RFC 4303 section 3.4.1: ESP is processed after reassembly. */
+	/* RFC 4303 3.4.1, RFC 4302 3.4.1: processed after reassembly. */
 	if (pi->frag)
 		return XDPSEC_CNT_DROP_FRAGMENT;
-	esp = l3_at(ctx, pi, esp_off, sizeof(*esp));
-	if (!esp)
-		return XDPSEC_CNT_DROP_MALFORMED;
-	key.spi = esp->spi;
-	key.proto = XDPSEC_IPPROTO_ESP;
-	seq = bpf_ntohl(esp->seq);
+	reason = ipsec_ids(ctx, pi, hdr_off, proto, &ids);
+	if (reason != XDPSEC_CNT_OK)
+		return reason;
+	key.spi = ids.spi;
+	key.proto = proto;
 
 	idx = bpf_map_lookup_elem(&spi_in, &key);
 	if (!idx)
@@ -481,17 +506,19 @@ static __always_inline enum xdpsec_counter esp_in(struct xdp_md *ctx,
 	has_encap = (flags & XDPSEC_META_F_UDP_ENCAP) != 0;
 	if (want_encap != has_encap)
 		return XDPSEC_CNT_DROP_ENCAP_MISMATCH;
-	reason = replay_precheck(sa, sa_idx, seq);
+	reason = replay_precheck(sa, sa_idx, bpf_ntohl(ids.seq));
 	if (reason != XDPSEC_CNT_OK)
 		return reason;
 
-	meta->kind = XDPSEC_META_ESP_IN;
+	meta->kind = proto == XDPSEC_IPPROTO_AH ? XDPSEC_META_AH_IN :
+						  XDPSEC_META_ESP_IN;
 	meta->sa_idx = sa_idx;
 	meta->family = pi->family;
 	meta->l3_off = pi->l3_off;
-	meta->l4_off = esp_off;
+	meta->l4_off = hdr_off;
 	meta->flags = flags;
-	return XDPSEC_CNT_REDIRECT_ESP;
+	return proto == XDPSEC_IPPROTO_AH ? XDPSEC_CNT_REDIRECT_AH :
+					    XDPSEC_CNT_REDIRECT_ESP;
 }
 
 /*
@@ -539,7 +566,8 @@ udp_in(struct xdp_md *ctx, const struct pkt_info *pi, struct xdpsec_meta *meta)
 	}
 	if (payload_end - payload_off < sizeof(struct esp_hdr))
 		return XDPSEC_CNT_DROP_MALFORMED;
-	return esp_in(ctx, pi, payload_off, XDPSEC_META_F_UDP_ENCAP, meta);
+	return ipsec_in(ctx, pi, payload_off, XDPSEC_IPPROTO_ESP,
+			XDPSEC_META_F_UDP_ENCAP, meta);
 }
 
 /*
@@ -732,8 +760,8 @@ static __always_inline enum xdpsec_counter classify(struct xdp_md *ctx,
 	if (reason != XDPSEC_CNT_OK)
 		return reason;
 
-	if (pi.proto == XDPSEC_IPPROTO_ESP)
-		return esp_in(ctx, &pi, pi.l4_off, 0, meta);
+	if (pi.proto == XDPSEC_IPPROTO_ESP || pi.proto == XDPSEC_IPPROTO_AH)
+		return ipsec_in(ctx, &pi, pi.l4_off, pi.proto, 0, meta);
 
 	reason = parse_l4(ctx, &pi);
 	if (reason != XDPSEC_CNT_OK)
@@ -815,6 +843,7 @@ static __always_inline int reason_verdict(enum xdpsec_counter reason)
 	case XDPSEC_CNT_PASS_DEFAULT:
 		return XDP_PASS;
 	case XDPSEC_CNT_REDIRECT_ESP:
+	case XDPSEC_CNT_REDIRECT_AH:
 	case XDPSEC_CNT_REDIRECT_PROTECT:
 		return XDP_REDIRECT;
 	default:

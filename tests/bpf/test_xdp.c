@@ -80,6 +80,7 @@ enum {
 	SA_IN_NOWIN = 7,
 	SA_IN6 = 8,
 	SA_OUT6 = 9,
+	SA_IN_AH = 10,
 };
 
 enum {
@@ -90,6 +91,7 @@ enum {
 	SPI_IN_ESN = 0x1005,
 	SPI_IN_NOWIN = 0x1007,
 	SPI_IN6 = 0x1008,
+	SPI_IN_AH = 0x1010,
 	SPI_UNKNOWN = 0xdead,
 };
 
@@ -572,6 +574,28 @@ static void sa_add(uint32_t idx, uint32_t spi, uint8_t state, uint8_t dir,
 	update(skel->maps.spi_in, &key, &idx);
 }
 
+/* An inbound AH SA: the same SPI space, keyed by protocol 51. */
+static void sa_add_ah(uint32_t idx, uint32_t spi)
+{
+	struct xdpsec_sa sa = {
+		.spi = spi,
+		.state = XDPSEC_SA_ACTIVE,
+		.dir = XDPSEC_DIR_IN,
+		.mode = XDPSEC_MODE_TRANSPORT,
+		.proto = XDPSEC_IPPROTO_AH,
+		.integ = XDPSEC_INTEG_HMAC_SHA256_128,
+		.family = XDPSEC_AF_INET,
+		.replay_window = XDPSEC_REPLAY_DEFAULT,
+	};
+	struct xdpsec_spi_key key = {
+		.spi = htonl(spi),
+		.proto = XDPSEC_IPPROTO_AH,
+	};
+
+	update(skel->maps.sad, &idx, &sa);
+	update(skel->maps.spi_in, &key, &idx);
+}
+
 static void sa_set_top(uint32_t idx, uint64_t seq)
 {
 	struct xdpsec_sa_state st = { .seq = seq };
@@ -677,6 +701,8 @@ static void populate(void)
 	sa_add(SA_IN_NOWIN, SPI_IN_NOWIN, XDPSEC_SA_ACTIVE, XDPSEC_DIR_IN,
 	       XDPSEC_AF_INET, 0, 0);
 	sa_set_top(SA_IN_NOWIN, REPLAY_TOP);
+	sa_add_ah(SA_IN_AH, SPI_IN_AH);
+	sa_set_top(SA_IN_AH, REPLAY_TOP);
 	sa_add(SA_IN6, SPI_IN6, XDPSEC_SA_ACTIVE, XDPSEC_DIR_IN,
 	       XDPSEC_AF_INET6, 0, XDPSEC_REPLAY_DEFAULT);
 	sa_add(SA_OUT6, 0x2009, XDPSEC_SA_ACTIVE, XDPSEC_DIR_OUT,
@@ -860,6 +886,53 @@ static void espudp4(struct frame *f, uint32_t spi, uint32_t seq)
 	udp(f, XDPSEC_PORT_NATT, XDPSEC_PORT_NATT);
 	esp(f, spi, seq);
 	finish(f);
+}
+
+/* AH (RFC 4302): next header, length, reserved, SPI, sequence, ICV. */
+static void ah4(struct frame *f, uint32_t spi, uint32_t seq)
+{
+	eth(f, ETH_P_IP);
+	ipv4(f, PEER4, GW4, XDPSEC_IPPROTO_AH, 0);
+	put8(f, XDPSEC_IPPROTO_TCP);
+	put8(f, 5);
+	put16(f, 0);
+	put32(f, spi);
+	put32(f, seq);
+	put_zero(f, 16);
+	tcp(f, 40000, 80);
+	finish(f);
+}
+
+static void test_ah(void)
+{
+	const uint16_t l3 = ETH_HLEN, l4 = ETH_HLEN + IPV4_HLEN;
+	struct frame f;
+
+	ah4(&f, SPI_IN_AH, REPLAY_TOP + 1);
+	expect_redirect("ah v4 known spi", &f, XDPSEC_CNT_REDIRECT_AH,
+			&(struct meta_want){ XDPSEC_META_AH_IN, SA_IN_AH,
+					     XDPSEC_AF_INET, l3, l4, 0 });
+	ah4(&f, SPI_UNKNOWN, 1);
+	expect("ah unknown spi", &f, XDP_DROP, XDPSEC_CNT_DROP_NO_SA);
+	/* SPIs are per protocol: an ESP SPI does not open an AH door. */
+	ah4(&f, SPI_IN, REPLAY_TOP + 1);
+	expect("ah with an esp sa's spi", &f, XDP_DROP, XDPSEC_CNT_DROP_NO_SA);
+	esp4(&f, SPI_IN_AH, REPLAY_TOP + 1);
+	expect("esp with an ah sa's spi", &f, XDP_DROP,
+	       XDPSEC_CNT_DROP_NO_SA);
+	ah4(&f, SPI_IN_AH, REPLAY_TOP - XDPSEC_REPLAY_DEFAULT);
+	expect("ah seq left of window", &f, XDP_DROP,
+	       XDPSEC_CNT_DROP_REPLAY_XDP);
+
+	eth(&f, ETH_P_IP);
+	ipv4(&f, PEER4, GW4, XDPSEC_IPPROTO_AH, 0);
+	put8(&f, XDPSEC_IPPROTO_TCP);
+	put8(&f, 5);
+	put16(&f, 0);
+	put32(&f, SPI_IN_AH);
+	finish(&f);
+	expect("ah truncated before the sequence number", &f, XDP_DROP,
+	       XDPSEC_CNT_DROP_MALFORMED);
 }
 
 static void tcp4(struct frame *f, const char *src, const char *dst,
@@ -1431,6 +1504,7 @@ int main(void)
 	}
 
 	test_esp();
+	test_ah();
 	test_udp();
 	test_spd4();
 	test_ipv6();
