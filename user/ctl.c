@@ -19,6 +19,7 @@
 #include "counters.h"
 #include "ctl.h"
 #include "log.h"
+#include "mac.h"
 #include "worker.h"
 #include "skel.h"
 
@@ -182,6 +183,27 @@ static int ctl_stats(struct ctl_req *r)
 	return 0;
 }
 
+static struct json_object *limits_json(const struct xdpsec_lifetime *l)
+{
+	struct json_object *o = json_object_new_object();
+
+	jadd_u64(o, "bytes", l->bytes);
+	jadd_u64(o, "packets", l->packets);
+	jadd_u64(o, "seconds", l->seconds);
+	return o;
+}
+
+/* Limits, and the age the time limits are measured against. */
+static struct json_object *lifetime_json(const struct xdpsec_sa *s)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "soft", limits_json(&s->soft));
+	json_object_object_add(o, "hard", limits_json(&s->hard));
+	jadd_u64(o, "age_s", sad_now() - s->added);
+	return o;
+}
+
 static struct json_object *sa_json(struct daemon *d, const struct sa *sa)
 {
 	const struct xdpsec_sa *s = &sa->pub;
@@ -197,7 +219,12 @@ static struct json_object *sa_json(struct daemon *d, const struct sa *sa)
 	snprintf(buf, sizeof(buf), "0x%08x", s->spi);
 	jadd_str(o, "spi", buf);
 	jadd_str(o, "mode", config_mode_name(s->mode));
-	jadd_str(o, "alg", aead_info(s->alg)->name);
+	jadd_str(o, "proto", s->proto == XDPSEC_IPPROTO_AH ? "ah" : "esp");
+	jadd_str(o, "alg", aead_info(s->alg) ? aead_info(s->alg)->name : "-");
+	jadd_str(o, "integ", mac_info(s->integ) ? mac_info(s->integ)->name :
+						  "-");
+	json_object_object_add(o, "encap", json_object_new_boolean(
+					       s->flags & XDPSEC_SA_F_UDP_ENCAP));
 	jadd_str(o, "src", addr_str(s->family, &s->src, ip, sizeof(ip)));
 	jadd_str(o, "dst", addr_str(s->family, &s->dst, ip, sizeof(ip)));
 	jadd_str(o, "sel_src", prefix_str(s->sel.family, &s->sel.src,
@@ -214,6 +241,9 @@ static struct json_object *sa_json(struct daemon *d, const struct sa *sa)
 	jadd_u64(o, "auth_fails", st->auth_fails);
 	jadd_u64(o, "replay_drops", st->replay_drops);
 	jadd_u64(o, "other_drops", st->other_drops);
+	jadd_str(o, "expired", st->expired & XDPSEC_EXPIRE_HARD ? "hard" :
+			       st->expired & XDPSEC_EXPIRE_SOFT ? "soft" : "");
+	json_object_object_add(o, "lifetime", lifetime_json(s));
 	return o;
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <arpa/inet.h>
 
 #include <bpf/bpf.h>
@@ -114,6 +115,7 @@ static int sad_publish(struct sad *db, struct sa *sa)
 	/* A fresh SA starts with its counters and replay top at zero. */
 	db->state[sa->idx] = zero;
 	sa->pub.state = XDPSEC_SA_ACTIVE;
+	sa->pub.added = sad_now();
 	err = bpf_map_update_elem(db->sad_fd, &sa->idx, &sa->pub, BPF_ANY);
 	if (err)
 		return err;
@@ -231,7 +233,82 @@ bool sad_conf_equal(const struct sa *sa, const struct sa_conf *conf)
 	struct xdpsec_sa a = sa->pub, b = conf->sa;
 
 	a.state = b.state = 0;
+	a.added = b.added = 0;
 	return !strcmp(sa->name, conf->name) && !memcmp(&a, &b, sizeof(a)) &&
 	       sa->key_len == conf->key_len &&
 	       !CRYPTO_memcmp(sa->key, conf->key, sa->key_len);
+}
+
+uint64_t sad_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec;
+}
+
+enum {
+	/* Sequence numbers left when a rekey becomes due. */
+	SEQ_SOFT_MARGIN = 1u << 20,
+};
+
+/* Which limit an SA has reached, by name, or NULL. */
+static const char *limit_reached(const struct xdpsec_lifetime *l,
+				 const struct xdpsec_sa_state *st,
+				 uint64_t age)
+{
+	if (l->bytes && st->bytes >= l->bytes)
+		return "bytes";
+	if (l->packets && st->packets >= l->packets)
+		return "packets";
+	if (l->seconds && age >= l->seconds)
+		return "seconds";
+	return NULL;
+}
+
+static bool seq_nearly_out(const struct sa *sa,
+			   const struct xdpsec_sa_state *st)
+{
+	uint64_t last = sa->pub.flags & XDPSEC_SA_F_ESN ? UINT64_MAX :
+							   UINT32_MAX;
+
+	return sa->pub.dir == XDPSEC_DIR_OUT &&
+	       st->seq >= last - SEQ_SOFT_MARGIN;
+}
+
+static void sa_expire_one(struct sad *db, struct sa *sa, uint64_t now,
+			  void (*sync)(void *), void *arg)
+{
+	struct xdpsec_sa_state *st = &db->state[sa->idx];
+	const char *why = limit_reached(&sa->pub.hard, st, now - sa->pub.added);
+
+	if (!why && sa->exhausted)
+		why = "sequence numbers";
+	if (why) {
+		__atomic_or_fetch(&st->expired, XDPSEC_EXPIRE_HARD,
+				  __ATOMIC_RELAXED);
+		log_info("SA %s: hard lifetime reached (%s), removed", sa->name,
+			 why);
+		sad_del(db, sa->idx, sync, arg);
+		return;
+	}
+	if (st->expired & XDPSEC_EXPIRE_SOFT)
+		return;
+	why = limit_reached(&sa->pub.soft, st, now - sa->pub.added);
+	if (!why && seq_nearly_out(sa, st))
+		why = "sequence numbers";
+	if (!why)
+		return;
+	__atomic_or_fetch(&st->expired, XDPSEC_EXPIRE_SOFT, __ATOMIC_RELAXED);
+	log_info("SA %s: soft lifetime reached (%s), rekey due", sa->name,
+		 why);
+}
+
+void sad_expire(struct sad *db, void (*sync)(void *), void *arg)
+{
+	uint64_t now = sad_now();
+
+	for (uint32_t i = 1; i < XDPSEC_MAX_SA; i++)
+		if (db->slots[i])
+			sa_expire_one(db, db->slots[i], now, sync, arg);
 }

@@ -62,6 +62,26 @@ struct sa *sad_find_name(struct sad *db, const char *name);
 /* Marks an SA dead in the map (sequence space exhausted, say). */
 void sad_kill(struct sad *db, struct sa *sa);
 
+/* Seconds on CLOCK_BOOTTIME, the clock of SA ages. */
+uint64_t sad_now(void);
+
+/*
+ * Applies lifetimes (RFC 4301 4.4.2.1), once a second: an SA past a soft
+ * limit, or close to running out of sequence numbers, is marked for
+ * rekeying; one past a hard limit, or out of sequence numbers, is removed.
+ */
+void sad_expire(struct sad *db, void (*sync)(void *), void *arg);
+
+/* True once the SA has used up its packet or byte hard limit. */
+static inline bool sa_hard_reached(const struct sa *sa,
+				   const struct xdpsec_sa_state *st)
+{
+	const struct xdpsec_lifetime *h = &sa->pub.hard;
+
+	return (h->packets && st->packets >= h->packets) ||
+	       (h->bytes && st->bytes >= h->bytes);
+}
+
 /* Compares two configured SAs: same name, parameters and key. */
 bool sad_conf_equal(const struct sa *sa, const struct sa_conf *conf);
 

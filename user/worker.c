@@ -174,6 +174,8 @@ static int worker_esp_in(struct worker *w, const struct xdpsec_meta *m,
 
 	if (!sa || sa->pub.dir != XDPSEC_DIR_IN)
 		return XDPSEC_CNT_DROP_SA_DEAD;
+	if (sa_hard_reached(sa, &w->d->sad.state[sa->idx]))
+		return XDPSEC_CNT_DROP_EXPIRED;
 	reason = esp_in_sa(w, sa, m, p);
 	if (reason) {
 		sa_count_drop(w, sa, reason);
@@ -215,6 +217,8 @@ static int worker_protect(struct worker *w, const struct xdpsec_meta *m,
 
 	if (!sa || sa->pub.dir != XDPSEC_DIR_OUT || sa->exhausted)
 		return XDPSEC_CNT_DROP_SA_DEAD;
+	if (sa_hard_reached(sa, &w->d->sad.state[sa->idx]))
+		return XDPSEC_CNT_DROP_EXPIRED;
 	esp = &sa->esp[w->id];
 	if (ip_parse(p, &f))
 		return XDPSEC_CNT_DROP_MALFORMED;

@@ -40,6 +40,7 @@
 enum {
 	SYNC_WAIT_US = 1000,
 	SYNC_MAX_WAITS = 5000,	/* five seconds, then give up loudly */
+	TICK_MS = 250,
 };
 
 static const char usage[] =
@@ -492,6 +493,19 @@ static int signals_open(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+/* Once a second: lifetimes. */
+static void daemon_tick(struct daemon *d)
+{
+	uint32_t before = d->sad.count;
+	char err[CONFIG_ERR_MAX];
+
+	sad_expire(&d->sad, daemon_sync_workers, d);
+	/* Policies naming a removed SA now drop what they protect. */
+	if (d->sad.count != before && spd_compile(&d->spd, &d->sad, err,
+						  sizeof(err)))
+		log_err("SPD: %s", err);
+}
+
 static void main_loop(struct daemon *d, int ctl_fd, int sig_fd)
 {
 	struct pollfd pfd[2] = {
@@ -499,12 +513,20 @@ static void main_loop(struct daemon *d, int ctl_fd, int sig_fd)
 		{ .fd = sig_fd, .events = POLLIN },
 	};
 
+	time_t last_tick = 0;
+
 	while (!d->stop) {
 		struct signalfd_siginfo si;
 		char err[CONFIG_ERR_MAX];
 
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		if (poll(pfd, 2, TICK_MS) < 0 && errno != EINTR)
 			break;
+		if (time(NULL) != last_tick) {
+			last_tick = time(NULL);
+			pthread_mutex_lock(&d->lock);
+			daemon_tick(d);
+			pthread_mutex_unlock(&d->lock);
+		}
 		if (pfd[0].revents & POLLIN)
 			ctl_serve_one(d, ctl_fd);
 		if (!(pfd[1].revents & POLLIN) ||
