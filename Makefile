@@ -25,7 +25,7 @@ LDLIBS := -lxdp -lbpf -lelf -lz -lcrypto -lmnl -ljson-c -linih -pthread
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC)
 
 LIB_SRCS := log aead mac esp replay config counters nexthop
-DAEMON_SRCS := xdpsecd xsk worker sad spd ctl ip
+DAEMON_SRCS := xdpsecd xsk worker sad spd ctl ip host
 CLI_SRCS := xdpsec
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 

@@ -65,6 +65,8 @@ struct nh_table {
 	bool started;
 	pthread_t thread;
 	struct log_limit limit;
+	int local_ifindex;		/* set before the workers start */
+	uint8_t local_dmac[6];
 	uint8_t buf[NH_BUF_SIZE] __attribute__((aligned(8)));
 };
 
@@ -807,6 +809,7 @@ static int route_get(struct nl_conn *c, const struct nh_key *k,
 	rtm->rtm_family = k->family;
 	rtm->rtm_dst_len = (uint8_t)(alen * 8);
 	mnl_attr_put(nlh, RTA_DST, alen, k->addr);
+	mnl_attr_put_u32(nlh, RTA_MARK, NH_ROUTE_MARK);
 	memset(r, 0, sizeof(*r));
 	r->family = k->family;
 	err = nl_query(c, nlh, route_parse, r);
@@ -1000,6 +1003,7 @@ static void hop_fill(struct nh_hop *hop, const struct nh_iface *ifc,
 	uint32_t mtu = atomic_load_explicit(&ifc->mtu, memory_order_relaxed);
 
 	hop->ifindex = r->oif;
+	hop->local = false;
 	mac_unpack(atomic_load_explicit(&ifc->mac, memory_order_relaxed),
 		   hop->smac);
 	memcpy(hop->dmac, dmac, 6);
@@ -1074,6 +1078,34 @@ static const struct nh_iface *route_check(struct nh_cache *c,
 	return ifc;
 }
 
+int nh_table_set_local(struct nh_table *t, int ifindex, const uint8_t *dmac)
+{
+	if (!iface_find(t, ifindex))
+		return -ENODEV;
+	memcpy(t->local_dmac, dmac, sizeof(t->local_dmac));
+	t->local_ifindex = ifindex;
+	return 0;
+}
+
+/* The hop towards this host's own stack, through the host interface. */
+static int local_hop(struct nh_table *t, struct nh_hop *hop)
+{
+	const struct nh_iface *ifc;
+
+	if (!t->local_ifindex)
+		return XDPSEC_CNT_DROP_NO_ROUTE;
+	ifc = iface_find(t, t->local_ifindex);
+	if (!ifc)
+		return XDPSEC_CNT_DROP_NO_ROUTE;
+	hop->ifindex = t->local_ifindex;
+	mac_unpack(atomic_load_explicit(&ifc->mac, memory_order_relaxed),
+		   hop->smac);
+	memcpy(hop->dmac, t->local_dmac, sizeof(hop->dmac));
+	hop->mtu = atomic_load_explicit(&ifc->mtu, memory_order_relaxed);
+	hop->local = true;
+	return XDPSEC_CNT_OK;
+}
+
 /* Computes e->result (and e->hop, e->retry_ns) for e->key. */
 static void resolve(struct nh_cache *c, struct nh_entry *e)
 {
@@ -1093,6 +1125,10 @@ static void resolve(struct nh_cache *c, struct nh_entry *e)
 			nh_warn(c, "nexthop: route query: %s", strerror(-err));
 			e->retry_ns = now_ns() + NH_RETRY_NS;
 		}
+		return;
+	}
+	if (r.type == RTN_LOCAL) {
+		e->result = local_hop(c->t, &e->hop);
 		return;
 	}
 	ifc = route_check(c, e, &r);

@@ -9,6 +9,7 @@
 #ifndef XDPSEC_NEXTHOP_H
 #define XDPSEC_NEXTHOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct nh_table;	/* shared by all workers */
@@ -19,11 +20,27 @@ struct nh_hop {
 	uint8_t smac[6];
 	uint8_t dmac[6];
 	uint32_t mtu;
+	bool local;			/* delivered to this host's stack */
 };
+
+/*
+ * Route queries carry this firewall mark, so that a policy-routing rule
+ * can send them to the main table, past the routes that steer the host's
+ * own protected traffic into xdpsec (see host.h).
+ */
+enum { NH_ROUTE_MARK = 0x78647073 };
 
 int nh_table_new(struct nh_table **out);
 /* Only interfaces added here are acceptable output interfaces. */
 int nh_table_add_iface(struct nh_table *t, int ifindex);
+/*
+ * Packets for this host's own addresses leave through ifindex (one of the
+ * table's interfaces: the far end of the host interface pair) towards
+ * dmac (the host end), so that the kernel receives them.  Without it they
+ * count as having no route.
+ */
+int nh_table_set_local(struct nh_table *t, int ifindex, const uint8_t *dmac);
+
 /* Starts the monitor thread.  Returns 0 or a negative errno. */
 int nh_table_start(struct nh_table *t);
 void nh_table_free(struct nh_table *t);
