@@ -109,6 +109,8 @@ struct nh_route {
 	int oif;
 	uint32_t mtu;			/* 0: the route has no MTU metric */
 	uint8_t gw[16];
+	bool has_src;
+	uint8_t src[16];		/* preferred source address */
 };
 
 /* What RTM_GETNEIGH told us. */
@@ -772,6 +774,12 @@ static int route_attr_cb(const struct nlattr *a, void *data)
 		r->gw_family = r->family;
 		memcpy(r->gw, mnl_attr_get_payload(a), len);
 		break;
+	case RTA_PREFSRC:
+		if (len != addr_len(r->family))
+			return MNL_CB_ERROR;
+		r->has_src = true;
+		memcpy(r->src, mnl_attr_get_payload(a), len);
+		break;
 	case RTA_VIA:
 		return route_via(r, a);
 	case RTA_METRICS:
@@ -1010,6 +1018,10 @@ static void hop_fill(struct nh_hop *hop, const struct nh_iface *ifc,
 	if (r->mtu && r->mtu < mtu)
 		mtu = r->mtu;
 	hop->mtu = mtu;
+	hop->has_src = r->has_src;
+	memset(&hop->src, 0, sizeof(hop->src));
+	if (r->has_src)
+		memcpy(hop->src.v6, r->src, addr_len(r->family));
 }
 
 /* The route's next hop, or the destination itself when on-link. */
@@ -1103,6 +1115,7 @@ static int local_hop(struct nh_table *t, struct nh_hop *hop)
 	memcpy(hop->dmac, t->local_dmac, sizeof(hop->dmac));
 	hop->mtu = atomic_load_explicit(&ifc->mtu, memory_order_relaxed);
 	hop->local = true;
+	hop->has_src = false;
 	return XDPSEC_CNT_OK;
 }
 

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "xdpsec_common.h"
+
 struct nh_table;	/* shared by all workers */
 struct nh_cache;	/* one per worker, not thread-safe */
 
@@ -21,6 +23,8 @@ struct nh_hop {
 	uint8_t dmac[6];
 	uint32_t mtu;
 	bool local;			/* delivered to this host's stack */
+	bool has_src;
+	struct xdpsec_addr src;		/* our address towards dst */
 };
 
 /*

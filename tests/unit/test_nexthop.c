@@ -209,6 +209,9 @@ static void test_basic(struct nh_cache *c)
 	CHECK(!memcmp(hop.smac, mac_a, 6), "v4 smac");
 	CHECK(!memcmp(hop.dmac, mac_gw2, 6), "v4 dmac");
 	CHECK(hop.mtu == 1500, "v4 mtu %u", hop.mtu);
+	CHECK(hop.has_src && hop.src.v4 == inet_addr("198.51.100.1"),
+	      "v4 preferred source");
+	CHECK(!hop.local, "v4 hop is not local");
 
 	/* The fast path: a second lookup sends no netlink request at all. */
 	q = nh_cache_queries(c);
