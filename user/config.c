@@ -9,12 +9,14 @@
  *
  * Setters do not depend on the order of keys inside a section: checks that
  * involve two keys run when the second one is set, and again when the
- * section is complete.
+ * section is complete; defaults that depend on other keys (transport-mode
+ * selectors, NAT-T ports) are filled in again after every key.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,9 +49,12 @@ enum daemon_key {
 	D_REPLAY_WINDOW,
 	D_LOG_LEVEL,
 	D_XDP_MODE,
+	D_HOST_INTERFACE,
+	D_HOST_MTU,
 	D_NKEYS,
 };
 
+/* The lifetime keys go soft then hard, per kind, in the order of kinds. */
 enum sa_key {
 	SA_DIR,
 	SA_SPI,
@@ -58,12 +63,23 @@ enum sa_key {
 	SA_SRC,
 	SA_DST,
 	SA_ALG,
+	SA_INTEG,
 	SA_KEY_FILE,
 	SA_ESN,
 	SA_REPLAY_WINDOW,
 	SA_SEL_SRC,
 	SA_SEL_DST,
 	SA_SEL_PROTO,
+	SA_ENCAP,
+	SA_ENCAP_SPORT,
+	SA_ENCAP_DPORT,
+	SA_TFC_PAD,
+	SA_SOFT_BYTES,
+	SA_HARD_BYTES,
+	SA_SOFT_PACKETS,
+	SA_HARD_PACKETS,
+	SA_SOFT_SECONDS,
+	SA_HARD_SECONDS,
 	SA_NKEYS,
 };
 
@@ -87,6 +103,8 @@ static const char *const daemon_keys[D_NKEYS] = {
 	[D_REPLAY_WINDOW] = "replay_window",
 	[D_LOG_LEVEL] = "log_level",
 	[D_XDP_MODE] = "xdp_mode",
+	[D_HOST_INTERFACE] = "host_interface",
+	[D_HOST_MTU] = "host_mtu",
 };
 
 static const char *const sa_keys[SA_NKEYS] = {
@@ -97,12 +115,23 @@ static const char *const sa_keys[SA_NKEYS] = {
 	[SA_SRC] = "src",
 	[SA_DST] = "dst",
 	[SA_ALG] = "alg",
+	[SA_INTEG] = "integ",
 	[SA_KEY_FILE] = "key_file",
 	[SA_ESN] = "esn",
 	[SA_REPLAY_WINDOW] = "replay_window",
 	[SA_SEL_SRC] = "sel_src",
 	[SA_SEL_DST] = "sel_dst",
 	[SA_SEL_PROTO] = "sel_proto",
+	[SA_ENCAP] = "encap",
+	[SA_ENCAP_SPORT] = "encap_sport",
+	[SA_ENCAP_DPORT] = "encap_dport",
+	[SA_TFC_PAD] = "tfc_pad",
+	[SA_SOFT_BYTES] = "soft_bytes",
+	[SA_HARD_BYTES] = "hard_bytes",
+	[SA_SOFT_PACKETS] = "soft_packets",
+	[SA_HARD_PACKETS] = "hard_packets",
+	[SA_SOFT_SECONDS] = "soft_seconds",
+	[SA_HARD_SECONDS] = "hard_seconds",
 };
 
 static const char *const policy_keys[P_NKEYS] = {
@@ -136,10 +165,11 @@ static const struct section_info sections[] = {
 	[SECT_POLICY] = { "[policy]", policy_keys, P_NKEYS },
 };
 
-#define KEYS_MAX 16
+/* Keys are bits of an unsigned int ("given") and slots of key_line. */
+#define KEYS_MAX 32
 _Static_assert(SA_NKEYS <= KEYS_MAX && P_NKEYS <= KEYS_MAX &&
 		       D_NKEYS <= KEYS_MAX,
-	       "key_line is large enough");
+	       "key_line and given are large enough");
 
 static const struct {
 	const char *name;
@@ -152,21 +182,92 @@ static const struct {
 	{ "icmpv6", XDPSEC_IPPROTO_ICMPV6 },
 };
 
+#define ALG_NAMES                                                            \
+	"aes-gcm-128, aes-gcm-256, chacha20-poly1305, aes-gmac-128, "        \
+	"aes-gmac-256, aes-cbc-128, aes-cbc-256 or null"
+#define INTEG_NAMES "hmac-sha256-128, hmac-sha384-192 or hmac-sha512-256"
+
 /*
- * Algorithms people may still carry over from older configurations.  They
- * get a message saying why they are refused rather than "unknown".
+ * Transforms people may still carry over from older configurations.  They
+ * get a message saying why they are refused rather than "unknown".  why is
+ * NULL for those that are merely not implemented.
  */
-static const struct {
+struct refused_name {
 	const char *name;
 	const char *why;
-} weak_algs[] = {
-	{ "des", "RFC 8221: MUST NOT" },
-	{ "3des", "RFC 8221: SHOULD NOT; its 64-bit blocks are unsafe" },
-	{ "des3_ede", "RFC 8221: SHOULD NOT; its 64-bit blocks are unsafe" },
-	{ "md5", "RFC 8221: HMAC-MD5 MUST NOT" },
-	{ "hmac-md5", "RFC 8221: HMAC-MD5 MUST NOT" },
-	{ "null", "it gives no confidentiality" },
+	const char *use;
 };
+
+#define USE_AEAD "aes-gcm-128 or aes-gcm-256"
+#define WHY_3DES "RFC 8221: SHOULD NOT; its 64-bit blocks are unsafe"
+#define WHY_MD5 "RFC 8221: HMAC-MD5-96 MUST NOT"
+
+static const struct refused_name refused_algs[] = {
+	{ "des", "RFC 8221: MUST NOT", USE_AEAD },
+	{ "3des", WHY_3DES, USE_AEAD },
+	{ "des3_ede", WHY_3DES, USE_AEAD },
+	{ "md5", WHY_MD5, USE_AEAD },
+	{ "hmac-md5", WHY_MD5, USE_AEAD },
+	{ "aes-ctr", NULL, USE_AEAD },
+	{ "aes-ctr-128", NULL, USE_AEAD },
+	{ "aes-ctr-256", NULL, USE_AEAD },
+	{ "aes128ctr", NULL, USE_AEAD },
+	{ "aes256ctr", NULL, USE_AEAD },
+};
+
+/*
+ * HMAC-SHA1-96 is still MUST- for ESP in RFC 8221, but SHA-1 is on its way
+ * out and every peer that matters has HMAC-SHA2, so it is not offered.
+ */
+static const struct refused_name refused_integs[] = {
+	{ "hmac-md5-96", WHY_MD5, "hmac-sha256-128" },
+	{ "hmac-md5", WHY_MD5, "hmac-sha256-128" },
+	{ "md5", WHY_MD5, "hmac-sha256-128" },
+	{ "md5_96", WHY_MD5, "hmac-sha256-128" },
+	{ "hmac-sha1-96", NULL, "hmac-sha256-128" },
+	{ "hmac-sha1", NULL, "hmac-sha256-128" },
+	{ "sha1", NULL, "hmac-sha256-128" },
+	{ "sha1_96", NULL, "hmac-sha256-128" },
+};
+
+/* A one-letter unit after a number, as in "2G" or "8h". */
+struct unit {
+	char suffix;
+	uint64_t mult;
+};
+
+/* Powers of 1024; the first of equal multipliers is the one printed. */
+static const struct unit byte_units[] = {
+	{ 'K', 1ull << 10 }, { 'M', 1ull << 20 }, { 'G', 1ull << 30 },
+	{ 'k', 1ull << 10 }, { 'm', 1ull << 20 }, { 'g', 1ull << 30 },
+	{ 0, 0 },
+};
+
+static const struct unit time_units[] = {
+	{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 0, 0 },
+};
+
+/* The kinds of lifetime, in the order of the SA_SOFT_* keys. */
+enum life_kind {
+	LIFE_BYTES,
+	LIFE_PACKETS,
+	LIFE_SECONDS,
+	LIFE_NKINDS,
+};
+
+static const struct {
+	const struct unit *units;	/* NULL: a plain number */
+	const char *usage;
+} life_kinds[LIFE_NKINDS] = {
+	[LIFE_BYTES] = { byte_units,
+			 "a number of bytes, with an optional K, M or G (powers of 1024)" },
+	[LIFE_PACKETS] = { NULL, "a number of packets" },
+	[LIFE_SECONDS] = { time_units,
+			   "a number of seconds, with an optional s, m, h or d" },
+};
+
+_Static_assert(SA_HARD_SECONDS - SA_SOFT_BYTES + 1 == 2 * LIFE_NKINDS,
+	       "two lifetime keys per kind");
 
 static int seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -467,7 +568,7 @@ static int key_index(const struct section_info *si, const char *key)
 static int unknown_key(const struct section_info *si, const char *key,
 		       char *err, size_t errlen)
 {
-	char list[256] = "";
+	char list[384] = "";
 	size_t off = 0;
 
 	for (unsigned int i = 0; i < si->n_keys && off < sizeof(list); i++)
@@ -674,6 +775,7 @@ void config_daemon_defaults(struct daemon_conf *d)
 	d->replay_window = XDPSEC_REPLAY_DEFAULT;
 	d->log_level = LOG_LVL_INFO;
 	d->xdp_mode = XDP_ATTACH_AUTO;
+	d->host_mtu = CONFIG_HOST_MTU_DEFAULT;
 }
 
 static int replay_window_parse(const char *val, uint32_t *out, char *err,
@@ -770,6 +872,32 @@ static int daemon_set_xdp_mode(struct daemon_conf *d, const char *val,
 	return 0;
 }
 
+/* The kernel's end of the host pair; ours is the same name + "x". */
+static int daemon_set_host_if(struct daemon_conf *d, const char *val,
+			      char *err, size_t errlen)
+{
+	if (!name_valid(val) || strlen(val) + 2 > IF_NAMESIZE)
+		return seterr(err, errlen,
+			      "host_interface '%s' is invalid: use 1 to %d of A-Z a-z 0-9 _ . -",
+			      val, IF_NAMESIZE - 2);
+	strcpy(d->host_if, val);
+	return 0;
+}
+
+static int daemon_set_host_mtu(struct daemon_conf *d, const char *val,
+			       char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (parse_uint(val, CONFIG_HOST_MTU_MAX, &v) ||
+	    v < CONFIG_HOST_MTU_MIN)
+		return seterr(err, errlen,
+			      "host_mtu '%s' is invalid: use %d to %d", val,
+			      CONFIG_HOST_MTU_MIN, CONFIG_HOST_MTU_MAX);
+	d->host_mtu = v;
+	return 0;
+}
+
 int config_daemon_set(struct daemon_conf *d, const char *key,
 		      const char *val, char *err, size_t errlen)
 {
@@ -808,6 +936,10 @@ int config_daemon_set(struct daemon_conf *d, const char *key,
 		return 0;
 	case D_XDP_MODE:
 		return daemon_set_xdp_mode(d, val, err, errlen);
+	case D_HOST_INTERFACE:
+		return daemon_set_host_if(d, val, err, errlen);
+	case D_HOST_MTU:
+		return daemon_set_host_mtu(d, val, err, errlen);
 	}
 	return unknown_key(si, key, err, errlen);
 }
@@ -823,6 +955,80 @@ void config_sa_init(struct sa_conf *sa, const char *name)
 	sa->sa.replay_window = XDPSEC_REPLAY_DEFAULT;
 	sa->sa.sel.sport_hi = 65535;
 	sa->sa.sel.dport_hi = 65535;
+}
+
+static bool sa_has(const struct sa_conf *sa, unsigned int keys)
+{
+	return (sa->given & keys) == keys;
+}
+
+/*
+ * Whether a rule that involves keys can be judged yet: when they are all
+ * set, or once the section is complete (defaults then stand for the rest).
+ */
+static bool sa_ready(const struct sa_conf *sa, bool complete,
+		     unsigned int keys)
+{
+	return complete || sa_has(sa, keys);
+}
+
+/*
+ * How the ESP transform protects packets, as aead.c describes it; 0 when
+ * there is none (AH).
+ */
+static int alg_kind(uint8_t alg)
+{
+	const struct aead_info *info = aead_info(alg);
+
+	return alg != XDPSEC_ALG_NONE && info ? (int)info->kind : 0;
+}
+
+/* Whether the transform needs an integ for its ICV. */
+static bool alg_needs_integ(uint8_t alg)
+{
+	int kind = alg_kind(alg);
+
+	return kind == AEAD_KIND_CIPHER || kind == AEAD_KIND_NULL;
+}
+
+static bool sa_has_integrity(const struct xdpsec_sa *s)
+{
+	int kind = alg_kind(s->alg);
+
+	return s->integ != XDPSEC_INTEG_NONE || kind == AEAD_KIND_AEAD ||
+	       kind == AEAD_KIND_AUTH_ONLY;
+}
+
+const char *config_proto_name(uint8_t proto)
+{
+	if (proto == XDPSEC_IPPROTO_ESP)
+		return "esp";
+	if (proto == XDPSEC_IPPROTO_AH)
+		return "ah";
+	return "?";
+}
+
+const char *config_alg_name(uint8_t alg)
+{
+	const struct aead_info *info = aead_info(alg);
+
+	return alg != XDPSEC_ALG_NONE && info ? info->name : NULL;
+}
+
+const char *config_integ_name(uint8_t integ)
+{
+	const struct mac_info *info = mac_info(integ);
+
+	return info ? info->name : NULL;
+}
+
+const char *config_expired_name(uint64_t expired)
+{
+	if (expired & XDPSEC_EXPIRE_HARD)
+		return "hard";
+	if (expired & XDPSEC_EXPIRE_SOFT)
+		return "soft";
+	return "";
 }
 
 static int sa_set_spi(struct sa_conf *sa, const char *val, char *err,
@@ -851,27 +1057,82 @@ static int sa_set_spi(struct sa_conf *sa, const char *val, char *err,
 	return 0;
 }
 
+static int refused_check(const struct refused_name *t, size_t n,
+			 const char *key, const char *val, char *err,
+			 size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(val, t[i].name))
+			continue;
+		if (t[i].why)
+			return seterr(err, errlen,
+				      "%s %s is refused (%s); use %s", key,
+				      val, t[i].why, t[i].use);
+		return seterr(err, errlen, "%s %s is not supported: use %s",
+			      key, val, t[i].use);
+	}
+	return 0;
+}
+
 static int sa_set_alg(struct sa_conf *sa, const char *val, char *err,
 		      size_t errlen)
 {
+	enum xdpsec_integ integ;
 	enum xdpsec_alg alg;
+	int rc;
 
-	for (size_t i = 0; i < sizeof(weak_algs) / sizeof(weak_algs[0]); i++)
-		if (!strcasecmp(val, weak_algs[i].name))
-			return seterr(err, errlen,
-				      "%s is refused (%s); use aes-gcm-128 or aes-gcm-256",
-				      val, weak_algs[i].why);
-	if (aead_alg_parse(val, &alg) || !aead_info(alg))
+	/* AH has no cipher; "none" lets a file say so. */
+	if (!strcmp(val, "none")) {
+		sa->sa.alg = XDPSEC_ALG_NONE;
+		return 0;
+	}
+	rc = refused_check(refused_algs, NAMES_LEN(refused_algs), "alg", val,
+			   err, errlen);
+	if (rc)
+		return rc;
+	if (!mac_parse(val, &integ))
 		return seterr(err, errlen,
-			      "alg '%s' is unknown: use aes-gcm-128 or aes-gcm-256",
-			      val);
+			      "alg %s is an integrity algorithm: set integ = %s with alg aes-cbc-128, aes-cbc-256 or null",
+			      val, val);
+	if (aead_alg_parse(val, &alg) || alg == XDPSEC_ALG_NONE ||
+	    !aead_info(alg))
+		return seterr(err, errlen, "alg '%s' is unknown: use %s", val,
+			      ALG_NAMES);
 	sa->sa.alg = alg;
 	return 0;
 }
 
+static int sa_set_integ(struct sa_conf *sa, const char *val, char *err,
+			size_t errlen)
+{
+	enum xdpsec_integ integ;
+	enum xdpsec_alg alg;
+	int rc;
+
+	if (!strcmp(val, "none")) {
+		sa->sa.integ = XDPSEC_INTEG_NONE;
+		return 0;
+	}
+	rc = refused_check(refused_integs, NAMES_LEN(refused_integs), "integ",
+			   val, err, errlen);
+	if (rc)
+		return rc;
+	if (!mac_parse(val, &integ) && mac_info(integ)) {
+		sa->sa.integ = integ;
+		return 0;
+	}
+	if (!aead_alg_parse(val, &alg))
+		return seterr(err, errlen,
+			      "integ %s is an alg: set alg = %s and no integ",
+			      val, val);
+	return seterr(err, errlen, "integ '%s' is unknown: use %s", val,
+		      INTEG_NAMES);
+}
+
 /*
- * The key length is checked in config_sa_check() once alg is known, so the
- * file is read here whatever its length, up to the largest key.
+ * The key length is checked in config_sa_check() once the transform is
+ * known, so the file is read here whatever its length, up to the largest
+ * key.
  */
 static int sa_set_key_file(struct sa_conf *sa, const char *val,
 			   const char *basedir, char *err, size_t errlen)
@@ -894,7 +1155,7 @@ static int sa_set_key_file(struct sa_conf *sa, const char *val,
 	if (n > sizeof(sa->key)) {
 		explicit_bzero(sa->key, sizeof(sa->key));
 		return seterr(err, errlen,
-			      "key file %s holds %zu bytes; no algorithm takes more than %zu (key + salt)",
+			      "key file %s holds %zu bytes; no transform takes more than %zu (cipher key + salt + integrity key)",
 			      val, n, sizeof(sa->key));
 	}
 	sa->key_len = n;
@@ -980,45 +1241,140 @@ static int proto_family_check(uint8_t proto, uint8_t family, char *err,
 	return 0;
 }
 
-static int sa_cross_check(const struct sa_conf *sa, char *err, size_t errlen)
-{
-	unsigned int sel = BIT(SA_SEL_SRC) | BIT(SA_SEL_DST);
-
-	if ((sa->given & BIT(SA_SEL_PROTO)) && (sa->given & sel))
-		return proto_family_check(sa->sa.sel.proto, sa->sa.sel.family,
-					  err, errlen);
-	return 0;
-}
-
 static int sa_set_proto(struct sa_conf *sa, const char *val, char *err,
 			size_t errlen)
 {
-	if (!strcmp(val, "esp")) {
+	if (!strcmp(val, "esp"))
 		sa->sa.proto = XDPSEC_IPPROTO_ESP;
-		return 0;
-	}
-	if (!strcmp(val, "ah"))
-		return seterr(err, errlen, "proto ah is not supported yet");
-	return seterr(err, errlen, "proto '%s' is invalid: use esp", val);
+	else if (!strcmp(val, "ah"))
+		sa->sa.proto = XDPSEC_IPPROTO_AH;
+	else
+		return seterr(err, errlen,
+			      "proto '%s' is invalid: use esp or ah", val);
+	return 0;
 }
 
 static int sa_set_mode(struct sa_conf *sa, const char *val, char *err,
 		       size_t errlen)
 {
-	if (!strcmp(val, "tunnel")) {
-		sa->sa.mode = XDPSEC_MODE_TUNNEL;
-		return 0;
-	}
-	if (!strcmp(val, "transport"))
+	if (name_parse(mode_names, NAMES_LEN(mode_names), val, &sa->sa.mode))
 		return seterr(err, errlen,
-			      "mode transport is not supported yet");
-	return seterr(err, errlen, "mode '%s' is invalid: use tunnel", val);
+			      "mode '%s' is invalid: use tunnel or transport",
+			      val);
+	return 0;
+}
+
+/* A number with an optional one-letter unit from units (NULL: none). */
+static int parse_scaled(const char *s, const struct unit *units,
+			uint64_t *out)
+{
+	size_t len = strlen(s);
+	uint64_t v, mult = 1;
+	char buf[32];
+	int rc;
+
+	if (!len || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len + 1);
+	for (const struct unit *u = units; u && u->suffix; u++) {
+		if (buf[len - 1] == u->suffix) {
+			mult = u->mult;
+			buf[len - 1] = '\0';
+			break;
+		}
+	}
+	rc = parse_u64(buf, false, &v);
+	if (rc)
+		return rc;
+	if (v > UINT64_MAX / mult)
+		return -ERANGE;
+	*out = v * mult;
+	return 0;
+}
+
+/* The other way: the largest unit that divides v exactly, as in "2G". */
+static const char *scaled_str(uint64_t v, const struct unit *units,
+			      char *buf, size_t len)
+{
+	const struct unit *best = NULL;
+
+	for (const struct unit *u = units; v && u && u->suffix; u++)
+		if (v % u->mult == 0 && (!best || u->mult > best->mult))
+			best = u;
+	if (best)
+		snprintf(buf, len, "%" PRIu64 "%c", v / best->mult,
+			 best->suffix);
+	else
+		snprintf(buf, len, "%" PRIu64, v);
+	return buf;
+}
+
+static uint64_t life_get(const struct xdpsec_lifetime *l, enum life_kind kind)
+{
+	if (kind == LIFE_BYTES)
+		return l->bytes;
+	return kind == LIFE_PACKETS ? l->packets : l->seconds;
+}
+
+static void life_put(struct xdpsec_lifetime *l, enum life_kind kind,
+		     uint64_t v)
+{
+	if (kind == LIFE_BYTES)
+		l->bytes = v;
+	else if (kind == LIFE_PACKETS)
+		l->packets = v;
+	else
+		l->seconds = v;
+}
+
+static int sa_set_lifetime(struct sa_conf *sa, int k, const char *val,
+			   char *err, size_t errlen)
+{
+	enum life_kind kind = (k - SA_SOFT_BYTES) / 2;
+	bool hard = (k - SA_SOFT_BYTES) % 2;
+	uint64_t v;
+	int rc;
+
+	rc = parse_scaled(val, life_kinds[kind].units, &v);
+	if (rc == -ERANGE)
+		return seterr(err, errlen, "%s %s is out of range", sa_keys[k],
+			      val);
+	if (rc)
+		return seterr(err, errlen,
+			      "%s '%s' is invalid: use %s (0 = no limit)",
+			      sa_keys[k], val, life_kinds[kind].usage);
+	life_put(hard ? &sa->sa.hard : &sa->sa.soft, kind, v);
+	return 0;
+}
+
+static int sa_set_port(uint16_t *port, const char *key, const char *val,
+		       char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (parse_uint(val, 65535, &v) || !v)
+		return seterr(err, errlen,
+			      "%s '%s' is invalid: use 1-65535", key, val);
+	*port = v;
+	return 0;
+}
+
+static int sa_set_flag(struct sa_conf *sa, int k, uint16_t flag,
+		       const char *val, char *err, size_t errlen)
+{
+	bool yes;
+
+	if (parse_yes_no(val, &yes))
+		return seterr(err, errlen, "%s '%s' is invalid: use yes or no",
+			      sa_keys[k], val);
+	sa->sa.flags = yes ? sa->sa.flags | flag : sa->sa.flags & ~flag;
+	return 0;
 }
 
 static int sa_set_misc(struct sa_conf *sa, int k, const char *val, char *err,
 		       size_t errlen)
 {
-	bool yes;
+	uint64_t v;
 
 	switch (k) {
 	case SA_DIR:
@@ -1028,12 +1384,22 @@ static int sa_set_misc(struct sa_conf *sa, int k, const char *val, char *err,
 				      val);
 		return 0;
 	case SA_ESN:
-		if (parse_yes_no(val, &yes))
+		return sa_set_flag(sa, k, XDPSEC_SA_F_ESN, val, err, errlen);
+	case SA_ENCAP:
+		return sa_set_flag(sa, k, XDPSEC_SA_F_UDP_ENCAP, val, err,
+				   errlen);
+	case SA_ENCAP_SPORT:
+		return sa_set_port(&sa->sa.encap_sport, sa_keys[k], val, err,
+				   errlen);
+	case SA_ENCAP_DPORT:
+		return sa_set_port(&sa->sa.encap_dport, sa_keys[k], val, err,
+				   errlen);
+	case SA_TFC_PAD:
+		if (parse_uint(val, CONFIG_TFC_PAD_MAX, &v))
 			return seterr(err, errlen,
-				      "esn '%s' is invalid: use yes or no",
-				      val);
-		sa->sa.flags = yes ? sa->sa.flags | XDPSEC_SA_F_ESN
-				   : sa->sa.flags & ~XDPSEC_SA_F_ESN;
+				      "tfc_pad '%s' is invalid: use 0 (off) to %d, the length to pad payloads to",
+				      val, CONFIG_TFC_PAD_MAX);
+		sa->sa.tfc_pad = v;
 		return 0;
 	case SA_REPLAY_WINDOW:
 		return replay_window_parse(val, &sa->sa.replay_window, err,
@@ -1045,6 +1411,8 @@ static int sa_set_misc(struct sa_conf *sa, int k, const char *val, char *err,
 				      val);
 		return 0;
 	}
+	if (k >= SA_SOFT_BYTES && k <= SA_HARD_SECONDS)
+		return sa_set_lifetime(sa, k, val, err, errlen);
 	return -EINVAL;
 }
 
@@ -1063,6 +1431,8 @@ static int sa_set_one(struct sa_conf *sa, int k, const char *val,
 		return sa_set_addr(sa, k, val, err, errlen);
 	case SA_ALG:
 		return sa_set_alg(sa, val, err, errlen);
+	case SA_INTEG:
+		return sa_set_integ(sa, val, err, errlen);
 	case SA_KEY_FILE:
 		return sa_set_key_file(sa, val, basedir, err, errlen);
 	case SA_SEL_SRC:
@@ -1077,12 +1447,246 @@ static int sa_set_one(struct sa_conf *sa, int k, const char *val,
 	return sa_set_misc(sa, k, val, err, errlen);
 }
 
+static unsigned int host_plen(uint8_t family)
+{
+	return family == XDPSEC_AF_INET6 ? 128 : 32;
+}
+
+/*
+ * Transport mode protects the two hosts' own traffic, so a selector that
+ * is left out stands for the host at that end.
+ */
+static void sa_transport_defaults(struct sa_conf *sa)
+{
+	struct xdpsec_sa *s = &sa->sa;
+
+	if (s->mode != XDPSEC_MODE_TRANSPORT)
+		return;
+	if (sa_has(sa, BIT(SA_SRC)) && !sa_has(sa, BIT(SA_SEL_SRC))) {
+		s->sel.src = s->src;
+		s->sel.src_plen = host_plen(s->family);
+		s->sel.family = s->family;
+	}
+	if (sa_has(sa, BIT(SA_DST)) && !sa_has(sa, BIT(SA_SEL_DST))) {
+		s->sel.dst = s->dst;
+		s->sel.dst_plen = host_plen(s->family);
+		s->sel.family = s->family;
+	}
+}
+
+/* The NAT-T port, unless set; no ports at all without encapsulation. */
+static void sa_encap_defaults(struct sa_conf *sa)
+{
+	uint16_t port = sa->sa.flags & XDPSEC_SA_F_UDP_ENCAP ?
+				CONFIG_ENCAP_PORT : 0;
+
+	if (!sa_has(sa, BIT(SA_ENCAP_SPORT)))
+		sa->sa.encap_sport = port;
+	if (!sa_has(sa, BIT(SA_ENCAP_DPORT)))
+		sa->sa.encap_dport = port;
+}
+
+/* AH authenticates with an integ alone (RFC 4302). */
+static int sa_rule_ah(const struct sa_conf *sa, int *at, char *err,
+		      size_t errlen)
+{
+	*at = SA_ALG;
+	if (sa->sa.alg != XDPSEC_ALG_NONE)
+		return seterr(err, errlen,
+			      "proto ah takes no alg (AH does not encrypt): remove alg or set it to none");
+	*at = SA_INTEG;
+	if (sa_has(sa, BIT(SA_INTEG)) && sa->sa.integ == XDPSEC_INTEG_NONE)
+		return seterr(err, errlen, "proto ah needs an integ: use %s",
+			      INTEG_NAMES);
+	return 0;
+}
+
+/*
+ * alg and integ together (RFC 8221): combined-mode algorithms and GMAC
+ * bring their own ICV, the others need an integ, and ESP with neither
+ * confidentiality nor integrity is refused (RFC 4303 section 3.2).
+ */
+static int sa_rule_transform(const struct sa_conf *sa, bool complete,
+			     int *at, char *err, size_t errlen)
+{
+	const struct xdpsec_sa *s = &sa->sa;
+	const char *name = config_alg_name(s->alg);
+	int kind = alg_kind(s->alg);
+
+	if (s->proto == XDPSEC_IPPROTO_AH)
+		return sa_rule_ah(sa, at, err, errlen);
+	if (!sa_has(sa, BIT(SA_ALG)))
+		return 0;	/* a missing key, reported as such */
+	*at = SA_ALG;
+	if (!kind && sa_ready(sa, complete, BIT(SA_PROTO)))
+		return seterr(err, errlen,
+			      "alg none is only for proto ah: ESP needs %s",
+			      ALG_NAMES);
+	if (s->integ != XDPSEC_INTEG_NONE &&
+	    (kind == AEAD_KIND_AEAD || kind == AEAD_KIND_AUTH_ONLY)) {
+		*at = SA_INTEG;
+		return seterr(err, errlen,
+			      kind == AEAD_KIND_AEAD ?
+				      "%s is combined mode: integ must not be set" :
+				      "%s brings its own integrity check: integ must not be set",
+			      name);
+	}
+	if (!alg_needs_integ(s->alg) || s->integ != XDPSEC_INTEG_NONE ||
+	    !sa_ready(sa, complete, BIT(SA_INTEG)))
+		return 0;
+	if (s->alg == XDPSEC_ALG_NULL)
+		return seterr(err, errlen,
+			      "null encryption with no integrity is refused (RFC 4303 section 3.2): set integ to %s",
+			      INTEG_NAMES);
+	return seterr(err, errlen, "%s needs an integ: use %s", name,
+		      INTEG_NAMES);
+}
+
+/* UDP encapsulation (RFC 3948) is defined for ESP only. */
+static int sa_rule_encap(const struct sa_conf *sa, bool complete, int *at,
+			 char *err, size_t errlen)
+{
+	bool on = sa->sa.flags & XDPSEC_SA_F_UDP_ENCAP;
+
+	*at = SA_ENCAP;
+	if (on && sa->sa.proto == XDPSEC_IPPROTO_AH)
+		return seterr(err, errlen,
+			      "encap is for ESP only (RFC 3948): AH covers the addresses a NAT rewrites");
+	for (int k = SA_ENCAP_SPORT; k <= SA_ENCAP_DPORT; k++) {
+		*at = k;
+		if (sa_has(sa, BIT(k)) && !on &&
+		    sa_ready(sa, complete, BIT(SA_ENCAP)))
+			return seterr(err, errlen, "%s needs encap = yes",
+				      sa_keys[k]);
+	}
+	return 0;
+}
+
+/* TFC padding (RFC 4303 section 2.7) hides the length of tunnelled packets. */
+static int sa_rule_tfc(const struct sa_conf *sa, int *at, char *err,
+		       size_t errlen)
+{
+	*at = SA_TFC_PAD;
+	if (!sa->sa.tfc_pad)
+		return 0;
+	if (sa->sa.proto == XDPSEC_IPPROTO_AH)
+		return seterr(err, errlen,
+			      "tfc_pad is for ESP only: AH carries no padding");
+	if (sa->sa.mode == XDPSEC_MODE_TRANSPORT)
+		return seterr(err, errlen,
+			      "tfc_pad needs mode tunnel: in transport mode the receiver cannot always tell padding from payload (RFC 4303 section 2.7)");
+	return 0;
+}
+
+/* A soft limit warns before the hard one: it cannot lie beyond it. */
+static int sa_rule_lifetimes(const struct sa_conf *sa, int *at, char *err,
+			     size_t errlen)
+{
+	char b1[32], b2[32];
+	uint64_t soft, hard;
+
+	for (int kind = 0; kind < LIFE_NKINDS; kind++) {
+		soft = life_get(&sa->sa.soft, kind);
+		hard = life_get(&sa->sa.hard, kind);
+		if (!soft || !hard || soft <= hard)
+			continue;
+		*at = SA_SOFT_BYTES + 2 * kind;
+		return seterr(err, errlen, "%s %s exceeds %s %s", sa_keys[*at],
+			      scaled_str(soft, life_kinds[kind].units, b1,
+					 sizeof(b1)),
+			      sa_keys[*at + 1],
+			      scaled_str(hard, life_kinds[kind].units, b2,
+					 sizeof(b2)));
+	}
+	return 0;
+}
+
+/* In transport mode a selector may only name the host at its end. */
+static int sa_rule_host_sel(const struct sa_conf *sa, bool is_src, int *at,
+			    char *err, size_t errlen)
+{
+	const struct xdpsec_sa *s = &sa->sa;
+	int k = is_src ? SA_SEL_SRC : SA_SEL_DST;
+	int host = is_src ? SA_SRC : SA_DST;
+	const struct xdpsec_addr *a = is_src ? &s->src : &s->dst;
+	const struct xdpsec_addr *p = is_src ? &s->sel.src : &s->sel.dst;
+	uint8_t plen = is_src ? s->sel.src_plen : s->sel.dst_plen;
+	char ip[INET6_ADDRSTRLEN];
+
+	if (s->mode != XDPSEC_MODE_TRANSPORT ||
+	    !sa_has(sa, BIT(k) | BIT(host)))
+		return 0;
+	if (s->sel.family == s->family && plen == host_plen(s->family) &&
+	    !memcmp(a, p, sizeof(*a)))
+		return 0;
+	*at = k;
+	inet_ntop(s->family, a->v6, ip, sizeof(ip));
+	return seterr(err, errlen,
+		      "mode transport carries the hosts' own traffic: %s must be %s %s/%u, or be left out",
+		      sa_keys[k], sa_keys[host], ip, host_plen(s->family));
+}
+
+static int sa_rule_sel(const struct sa_conf *sa, int *at, char *err,
+		       size_t errlen)
+{
+	int rc;
+
+	rc = sa_rule_host_sel(sa, true, at, err, errlen);
+	if (!rc)
+		rc = sa_rule_host_sel(sa, false, at, err, errlen);
+	if (rc)
+		return rc;
+	*at = SA_SEL_PROTO;
+	if (sa_has(sa, BIT(SA_SEL_PROTO)) && sa->sa.sel.family)
+		return proto_family_check(sa->sa.sel.proto, sa->sa.sel.family,
+					  err, errlen);
+	return 0;
+}
+
+/*
+ * Anti-replay relies on authenticated sequence numbers (RFC 4303 section
+ * 3.4.3).  The transform rules already demand integrity; this guards the
+ * window itself should they ever change.
+ */
+static int sa_rule_replay(const struct sa_conf *sa, bool complete, int *at,
+			  char *err, size_t errlen)
+{
+	*at = SA_REPLAY_WINDOW;
+	if (complete && sa->sa.replay_window && !sa_has_integrity(&sa->sa))
+		return seterr(err, errlen,
+			      "anti-replay needs integrity: set an integ, or replay_window = 0");
+	return 0;
+}
+
+/*
+ * Every rule that involves more than one key.  *at is the key the message
+ * is about, so that the file parser can point at its line.
+ */
+static int sa_rules(const struct sa_conf *sa, bool complete, int *at,
+		    char *err, size_t errlen)
+{
+	int rc;
+
+	rc = sa_rule_transform(sa, complete, at, err, errlen);
+	if (!rc)
+		rc = sa_rule_encap(sa, complete, at, err, errlen);
+	if (!rc)
+		rc = sa_rule_tfc(sa, at, err, errlen);
+	if (!rc)
+		rc = sa_rule_lifetimes(sa, at, err, errlen);
+	if (!rc)
+		rc = sa_rule_sel(sa, at, err, errlen);
+	if (!rc)
+		rc = sa_rule_replay(sa, complete, at, err, errlen);
+	return rc;
+}
+
 int config_sa_set(struct sa_conf *sa, const char *key, const char *val,
 		  const char *basedir, char *err, size_t errlen)
 {
 	const struct section_info *si = &sections[SECT_SA];
 	int k = key_index(si, key);
-	int rc;
+	int rc, at;
 
 	if (k < 0)
 		return unknown_key(si, key, err, errlen);
@@ -1092,33 +1696,96 @@ int config_sa_set(struct sa_conf *sa, const char *key, const char *val,
 	if (rc)
 		return rc;
 	sa->given |= BIT(k);
-	return sa_cross_check(sa, err, errlen);
+	sa_transport_defaults(sa);
+	sa_encap_defaults(sa);
+	return sa_rules(sa, false, &at, err, errlen);
+}
+
+static size_t key_part(char *buf, size_t len, size_t off, size_t n,
+		       const char *what)
+{
+	if (!n || off >= len)
+		return off;
+	return off + snprintf(buf + off, len - off, "%s%zu %s",
+			      buf[off - 1] == ':' ? " " : " + ", n, what);
+}
+
+/*
+ * The length of the key file, with its parts spelled out in desc:
+ * "aes-cbc-256 + hmac-sha256-128 needs 64 bytes: 32 cipher key + 32
+ * integrity key".  Returns 0 while the transform is incomplete.
+ */
+static size_t sa_key_need(const struct sa_conf *sa, char *desc, size_t len)
+{
+	const struct aead_info *ai = aead_info(sa->sa.alg);
+	const struct mac_info *mi = mac_info(sa->sa.integ);
+	size_t cipher, salt, integ, off;
+
+	if (sa->sa.alg == XDPSEC_ALG_NONE)
+		ai = NULL;
+	if (sa->sa.proto == XDPSEC_IPPROTO_AH ? !mi : !ai)
+		return 0;
+	cipher = ai ? ai->key_len : 0;
+	salt = ai ? ai->salt_len : 0;
+	integ = mi ? mi->key_len : 0;
+	off = snprintf(desc, len, "%s%s%s needs %zu bytes:",
+		       ai ? ai->name : "", ai && mi ? " + " : "",
+		       mi ? mi->name : "", cipher + salt + integ);
+	off = key_part(desc, len, off, cipher, "cipher key");
+	off = key_part(desc, len, off, salt, "salt");
+	key_part(desc, len, off, integ, "integrity key");
+	return cipher + salt + integ;
+}
+
+static int sa_missing(const struct sa_conf *sa, char *err, size_t errlen)
+{
+	unsigned int need = BIT(SA_DIR) | BIT(SA_SPI) | BIT(SA_SRC) |
+			    BIT(SA_DST) | BIT(SA_KEY_FILE);
+
+	need |= sa->sa.proto == XDPSEC_IPPROTO_AH ? BIT(SA_INTEG) :
+						    BIT(SA_ALG);
+	if (sa->sa.mode == XDPSEC_MODE_TUNNEL)
+		need |= BIT(SA_SEL_SRC) | BIT(SA_SEL_DST);
+	return missing_keys(&sections[SECT_SA], "sa", sa->name, sa->given,
+			    need, err, errlen);
+}
+
+/*
+ * The whole check of a finished section.  The transform comes first: "null
+ * needs an integ" says more than the list of keys still missing.
+ */
+static int sa_check(const struct sa_conf *sa, int *at, char *err,
+		    size_t errlen)
+{
+	char desc[160];
+	size_t need;
+	int rc;
+
+	rc = sa_rule_transform(sa, true, at, err, errlen);
+	if (rc)
+		return rc;
+	*at = -1;
+	rc = sa_missing(sa, err, errlen);
+	if (rc)
+		return rc;
+	*at = SA_KEY_FILE;
+	need = sa_key_need(sa, desc, sizeof(desc));
+	if (!need)
+		return seterr(err, errlen,
+			      "[sa %s]: the transform is not supported",
+			      sa->name);
+	if (sa->key_len != need)
+		return seterr(err, errlen,
+			      "[sa %s]: key_file holds %zu bytes; %s",
+			      sa->name, sa->key_len, desc);
+	return sa_rules(sa, true, at, err, errlen);
 }
 
 int config_sa_check(const struct sa_conf *sa, char *err, size_t errlen)
 {
-	unsigned int need = BIT(SA_DIR) | BIT(SA_SPI) | BIT(SA_SRC) |
-			    BIT(SA_DST) | BIT(SA_ALG) | BIT(SA_KEY_FILE);
-	const struct aead_info *info;
-	int rc;
+	int at;
 
-	if (sa->sa.mode == XDPSEC_MODE_TUNNEL)
-		need |= BIT(SA_SEL_SRC) | BIT(SA_SEL_DST);
-	rc = missing_keys(&sections[SECT_SA], "sa", sa->name, sa->given, need,
-			  err, errlen);
-	if (rc)
-		return rc;
-	info = aead_info(sa->sa.alg);
-	if (!info)
-		return seterr(err, errlen, "[sa %s]: alg is not supported",
-			      sa->name);
-	if (sa->key_len != info->key_len + info->salt_len)
-		return seterr(err, errlen,
-			      "[sa %s]: key_file holds %zu bytes; %s needs %zu (%zu key + %zu salt)",
-			      sa->name, sa->key_len, info->name,
-			      info->key_len + info->salt_len, info->key_len,
-			      info->salt_len);
-	return sa_cross_check(sa, err, errlen);
+	return sa_check(sa, &at, err, errlen);
 }
 
 /* ---- [policy NAME] ---------------------------------------------------- */
@@ -1402,7 +2069,10 @@ static struct policy_conf *policy_find(struct config *cfg, const char *name)
 	return NULL;
 }
 
-/* Inbound SAs are found by SPI, so two of them cannot share one. */
+/*
+ * Inbound SAs are found by SPI and protocol (RFC 4301 section 4.1), so two
+ * of them cannot share both.
+ */
 static int sa_spi_unique(struct parse_ctx *ctx, const struct sa_conf *sa)
 {
 	const struct sa_conf *o;
@@ -1411,32 +2081,56 @@ static int sa_spi_unique(struct parse_ctx *ctx, const struct sa_conf *sa)
 		return 0;
 	for (size_t i = 0; i < ctx->cfg->n_sas; i++) {
 		o = &ctx->cfg->sas[i];
-		if (o->sa.dir == XDPSEC_DIR_IN && o->sa.spi == sa->sa.spi)
+		if (o->sa.dir == XDPSEC_DIR_IN && o->sa.spi == sa->sa.spi &&
+		    o->sa.proto == sa->sa.proto)
 			return fail(ctx, -EINVAL, ctx->key_line[SA_SPI],
-				    "spi 0x%x is already used by inbound [sa %s] (line %d)",
-				    sa->sa.spi, o->name, o->line);
+				    "spi 0x%x is already used by inbound %s [sa %s] (line %d)",
+				    sa->sa.spi, config_proto_name(o->sa.proto),
+				    o->name, o->line);
 	}
+	return 0;
+}
+
+/* The line of the key a message is about, else that of the header. */
+static int sa_key_line(const struct parse_ctx *ctx, int at)
+{
+	return at >= 0 && ctx->key_line[at] ? ctx->key_line[at] :
+					      ctx->sect_line;
+}
+
+/*
+ * Before the full check, so that the message names the key file as it is
+ * written: a wrong length is reported on the key_file line.
+ */
+static int sa_key_file_check(struct parse_ctx *ctx)
+{
+	const struct sa_conf *sa = &ctx->cur_sa;
+	char msg[CONFIG_ERR_MAX], desc[160];
+	size_t want;
+	int at;
+
+	if (sa_rule_transform(sa, true, &at, msg, sizeof(msg)))
+		return fail(ctx, -EINVAL, sa_key_line(ctx, at), "%s", msg);
+	if (!(sa->given & BIT(SA_KEY_FILE)))
+		return 0;
+	want = sa_key_need(sa, desc, sizeof(desc));
+	if (want && sa->key_len != want)
+		return fail(ctx, -EINVAL, ctx->key_line[SA_KEY_FILE],
+			    "key file %s holds %zu bytes; %s", ctx->key_file,
+			    sa->key_len, desc);
 	return 0;
 }
 
 static int sa_section_end(struct parse_ctx *ctx)
 {
 	struct sa_conf *sa = &ctx->cur_sa;
-	const struct aead_info *info = aead_info(sa->sa.alg);
 	char msg[CONFIG_ERR_MAX];
-	size_t want;
+	int at;
 
-	/* A wrong key length is reported on the key_file line. */
-	if (info && (sa->given & BIT(SA_KEY_FILE))) {
-		want = info->key_len + info->salt_len;
-		if (sa->key_len != want)
-			return fail(ctx, -EINVAL, ctx->key_line[SA_KEY_FILE],
-				    "key file %s holds %zu bytes; %s needs %zu (%zu key + %zu salt)",
-				    ctx->key_file, sa->key_len, info->name,
-				    want, info->key_len, info->salt_len);
-	}
-	if (config_sa_check(sa, msg, sizeof(msg)))
-		return fail(ctx, -EINVAL, ctx->sect_line, "%s", msg);
+	if (sa_key_file_check(ctx))
+		return ctx->err;
+	if (sa_check(sa, &at, msg, sizeof(msg)))
+		return fail(ctx, -EINVAL, sa_key_line(ctx, at), "%s", msg);
 	if (sa_spi_unique(ctx, sa))
 		return ctx->err;
 	if (ctx->cfg->n_sas == XDPSEC_MAX_SA)

@@ -16,11 +16,16 @@
 
 #include "aead.h"
 #include "log.h"
+#include "mac.h"
 #include "xdpsec_common.h"
 
 enum config_limits {
 	CONFIG_NAME_MAX = 64,
 	CONFIG_ERR_MAX = 512,
+	/* The largest key file: AES-256-CBC with HMAC-SHA512 needs 96. */
+	CONFIG_KEY_MAX = AEAD_KEY_MAX + AEAD_SALT_LEN + MAC_KEY_MAX,
+	CONFIG_ENCAP_PORT = 4500,	/* RFC 3948 */
+	CONFIG_TFC_PAD_MAX = 1500,
 };
 
 enum xdp_attach_mode {
@@ -29,10 +34,15 @@ enum xdp_attach_mode {
 	XDP_ATTACH_GENERIC,
 };
 
+/*
+ * The key file holds, in this order and each only when the transform has
+ * it: the cipher key (aead_info()->key_len), the salt (->salt_len) and the
+ * integrity key (mac_info()->key_len).  AH has the integrity key alone.
+ */
 struct sa_conf {
 	char name[CONFIG_NAME_MAX];
 	struct xdpsec_sa sa;		/* as it goes into the "sad" map */
-	uint8_t key[AEAD_KEY_MAX + AEAD_SALT_LEN];	/* key || salt */
+	uint8_t key[CONFIG_KEY_MAX];	/* cipher key || salt || integ */
 	size_t key_len;
 	unsigned int given;		/* bitmask of keys set */
 	int line;			/* of the section header, 0 if none */
@@ -54,6 +64,15 @@ struct daemon_conf {
 	uint32_t replay_window;		/* default for SAs that set none */
 	enum log_level log_level;
 	enum xdp_attach_mode xdp_mode;
+	char host_if[IF_NAMESIZE];	/* "" unless host_interface is set */
+	uint32_t host_mtu;
+};
+
+enum config_host_mtu {
+	/* Room for ESP over IPv6 in UDP inside a 1500-byte underlay. */
+	CONFIG_HOST_MTU_DEFAULT = 1400,
+	CONFIG_HOST_MTU_MIN = 1280,	/* IPv6 needs it */
+	CONFIG_HOST_MTU_MAX = 3400,	/* XDP on veth allows a little more */
 };
 
 struct config {
@@ -82,7 +101,10 @@ void config_policy_init(struct policy_conf *p, const char *name);
 /*
  * Setters used by the file parser and by control requests.  basedir
  * resolves a relative key_file.  Return 0, or -EINVAL with a message
- * (without file and line) in err.
+ * (without file and line) in err.  Defaults that depend on other keys
+ * (transport-mode selectors, UDP encapsulation ports, policy priority)
+ * are filled in after every key, so that the checks below, which see a
+ * const section, find them.
  */
 int config_daemon_set(struct daemon_conf *d, const char *key,
 		      const char *val, char *err, size_t errlen);
@@ -112,5 +134,12 @@ int config_parse_action(const char *s, uint8_t *action);
 const char *config_action_name(uint8_t action);
 const char *config_mode_name(uint8_t mode);
 const char *config_dir_name(uint8_t dir);
+/* "esp" or "ah"; "?" for anything else. */
+const char *config_proto_name(uint8_t proto);
+/* The transform's names as in the file; NULL when there is none. */
+const char *config_alg_name(uint8_t alg);
+const char *config_integ_name(uint8_t integ);
+/* xdpsec_sa_state.expired as "hard", "soft" or "" (hard wins). */
+const char *config_expired_name(uint64_t expired);
 
 #endif /* XDPSEC_CONFIG_H */

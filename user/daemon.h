@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "host.h"
 #include "nexthop.h"
 #include "sad.h"
 #include "spd.h"
@@ -28,6 +29,7 @@ struct daemon {
 	struct iface ifaces[XDPSEC_MAX_IFACES];
 	unsigned int n_ifaces;
 	struct umem umem;
+	struct host_if host;		/* when host_interface is set */
 	struct nh_table *nh;
 	struct xdpsec_wstats *wstats;	/* mmap of "wstats" */
 

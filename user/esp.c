@@ -1,37 +1,64 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ESP tunnel mode (RFC 4303) with AES-GCM (RFC 4106), on packet buffers.
+ * ESP (RFC 4303) on packet buffers, for every transform of enum
+ * xdpsec_alg, in tunnel and transport mode, optionally inside UDP
+ * (RFC 3948).
  *
- * Packet layout, outer header first:
+ * Tunnel mode, outer header first:
  *
- *   outer IP | SPI | seq_lo | IV (8) | inner packet | padding | pad_len |
- *   next_hdr | ICV (16)
+ *   outer IP | [UDP] | SPI | seq_lo | IV | inner packet | [TFC zeros] |
+ *   padding | pad_len | next_hdr | ICV
  *
- * Everything from the inner packet to next_hdr is encrypted; the ICV
- * covers that and the AAD (SPI, seq_hi for ESN, seq_lo).  The IV is the
- * 64-bit sequence number, which never repeats under one key, so the GCM
- * nonce (salt || IV) is never reused.
+ * Transport mode keeps the packet's own IP header (and the IPv6 extension
+ * headers routers look at) in front and protects what follows it:
+ *
+ *   IP header | [UDP] | SPI | seq_lo | IV | upper layer | padding |
+ *   pad_len | next_hdr | ICV
+ *
+ * What the ICV covers depends on the transform:
+ *
+ *   AEAD (GCM, ChaCha20-Poly1305; RFC 4106, RFC 7634): the AAD SPI ||
+ *   [seq_hi] || seq_lo, and the encrypted data from the payload to
+ *   next_hdr.  The IV is the 64-bit sequence number.
+ *
+ *   GMAC (RFC 4543): nothing is encrypted; everything from the SPI to
+ *   next_hdr is AAD, with seq_hi after the SPI for ESN.  IV as above.
+ *
+ *   CBC and NULL with HMAC (RFC 3602, RFC 2410, RFC 4868): the truncated
+ *   HMAC of SPI || seq_lo || IV || ciphertext, followed for ESN by seq_hi,
+ *   which is never sent (RFC 4303 2.2.1, 3.3.2.1).  The CBC IV comes from
+ *   an unpredictable generator, see aead.c; NULL has no IV.
+ *
+ * A nonce (salt || IV) never repeats under one key because the sequence
+ * number never does.
  *
  * Packet bytes may sit at any alignment, so headers are copied into local
- * structures to be read and written rather than accessed in place.
+ * structures or accessed bytewise rather than through casts.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
 #include <stdbool.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "esp.h"
 
 enum esp_sizes {
 	IPV4_HDR_LEN = 20,
 	IPV6_HDR_LEN = 40,
+	UDP_HDR_LEN = 8,
 	ESP_HDR_LEN = 8,
+	ESP_SEQ_HI_LEN = 4,
 	ESP_TRAILER_LEN = 2,
 	ESP_ALIGN = 4,		/* RFC 4303 2.4: 32-bit alignment */
-	ESP_ICV_LEN = 16,	/* the only ICV length of RFC 4106 we use */
+	ESP_AEAD_ICV_LEN = 16,	/* what an SA set up field by field has */
 	ESP_AAD_MAX = 12,	/* SPI || seq_hi || seq_lo */
 	IP_MAX_LEN = 65535,
+	IPV6_EXT_MAX = 8,	/* extension headers walked in front of ESP */
 };
 
 enum {
@@ -39,6 +66,10 @@ enum {
 	ECN_MASK = 0x3,
 	ECN_NOT_ECT = 0x0,
 	ECN_CE = 0x3,
+	IPV4_PROTO_OFF = 9,	/* offset of the IPv4 protocol field */
+	IPV6_NXT_OFF = 6,	/* offset of the IPv6 next header field */
+	IPV4_FRAG_MASK = 0x3fff,	/* MF and fragment offset */
+	IPV6_FRAG_MASK = 0xfff9,	/* fragment offset and M */
 };
 
 /* What framing needs to know of an IP header. */
@@ -46,9 +77,58 @@ struct ip_info {
 	uint8_t version;	/* 4 or 6 */
 	uint8_t tos;		/* IPv4 TOS or IPv6 traffic class */
 	bool df;		/* IPv4 "don't fragment" */
-	uint32_t hdr_len;	/* fixed header only */
+	bool frag;		/* IPv4 fragment: MF or an offset */
+	uint32_t hdr_len;	/* fixed header and IPv4 options */
 	uint32_t len;		/* whole packet, from its own length field */
 };
+
+/*
+ * The shape of one SA's packets, checked and derived from the SA for
+ * every packet: nothing in it is trusted without being consistent.
+ */
+struct esp_shape {
+	enum aead_kind kind;
+	uint32_t iv_len;
+	uint32_t icv_len;
+	uint32_t align;		/* payload..next_hdr is a multiple of this */
+	uint32_t udp_len;	/* UDP_HDR_LEN with UDP encapsulation */
+	uint32_t outer_len;	/* tunnel: the outer IP header; transport: 0 */
+};
+
+/* Sizes of one outgoing packet, computed before anything is written. */
+struct esp_plan {
+	uint32_t ins;		/* transport: IP header bytes kept in front */
+	uint32_t head;		/* bytes added in front */
+	uint32_t tfc_len;	/* tunnel: zero bytes after the inner packet */
+	uint32_t data_len;	/* protected bytes before the padding */
+	uint32_t pad_len;
+	uint32_t tail;		/* bytes added after the packet */
+	uint32_t tot_len;	/* the resulting IP packet */
+	uint32_t nh_off;	/* transport: field naming what follows */
+};
+
+/* Where the parts of an ESP packet are. */
+struct esp_layout {
+	uint8_t *udp;		/* NULL without UDP encapsulation */
+	uint8_t *esph;
+	uint8_t *iv;
+	uint8_t *data;		/* payload, then padding and trailer */
+	uint32_t data_len;	/* payload to next_hdr */
+	uint8_t *icv;
+};
+
+/* ---- Bytes and checksums ---- */
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = (uint8_t)v;
+}
+
+static uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
@@ -70,19 +150,27 @@ static void put_be64(uint8_t *p, uint64_t v)
 	put_be32(p + 4, (uint32_t)v);
 }
 
-/* The Internet checksum of len bytes (RFC 1071), in host order. */
-static uint16_t ip_csum(const uint8_t *data, size_t len)
+/* Adds len bytes as big-endian 16-bit words to a one's complement sum. */
+static uint64_t csum_add(uint64_t sum, const uint8_t *data, size_t len)
 {
-	uint32_t sum = 0;
-
 	for (size_t i = 0; i + 1 < len; i += 2)
 		sum += (uint32_t)data[i] << 8 | data[i + 1];
 	if (len & 1)
 		sum += (uint32_t)data[len - 1] << 8;
+	return sum;
+}
 
+static uint16_t csum_fold(uint64_t sum)
+{
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
+}
+
+/* The Internet checksum of len bytes (RFC 1071), in host order. */
+static uint16_t ip_csum(const uint8_t *data, size_t len)
+{
+	return csum_fold(csum_add(0, data, len));
 }
 
 /*
@@ -97,6 +185,17 @@ static uint16_t csum_replace(uint16_t check, uint16_t old, uint16_t new)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
 }
+
+/* Recomputes the checksum of the IPv4 header at h, options included. */
+static void ipv4_fix_csum(uint8_t *h)
+{
+	uint32_t hdr_len = (h[0] & 0xf) * 4u;
+
+	put_be16(h + 10, 0);
+	put_be16(h + 10, ip_csum(h, hdr_len));
+}
+
+/* ---- IP headers ---- */
 
 static int ipv4_parse(const uint8_t *data, uint32_t avail,
 		      struct ip_info *info)
@@ -117,6 +216,7 @@ static int ipv4_parse(const uint8_t *data, uint32_t avail,
 	info->version = 4;
 	info->tos = h.tos;
 	info->df = !!(h.frag_off & htons(IP_DF));
+	info->frag = !!(h.frag_off & htons(IPV4_FRAG_MASK));
 	info->hdr_len = hdr_len;
 	info->len = tot_len;
 	return 0;
@@ -143,6 +243,7 @@ static int ipv6_parse(const uint8_t *data, uint32_t avail,
 	info->version = 6;
 	info->tos = (ntohl(h.ip6_flow) >> 20) & 0xff;
 	info->df = false;
+	info->frag = false;
 	info->hdr_len = IPV6_HDR_LEN;
 	info->len = len;
 	return 0;
@@ -170,26 +271,433 @@ static int ip_parse(const uint8_t *data, uint32_t avail,
 }
 
 /*
- * Only AES-GCM with a 16-byte ICV is supported; anything else means the SA
- * was not set up for this code, and its packets are dropped as having no
- * usable SA.
+ * The IPv6 extension headers that may come before ESP in transport mode
+ * (RFC 4303 3.1.1): those processed on the way, by routers or by the
+ * destinations a routing header lists.
  */
-static bool esp_sa_usable(const struct esp_sa *sa)
+static bool ipv6_ext_in_front(uint8_t nh)
 {
-	return sa->aead && sa->icv_len == ESP_ICV_LEN;
-}
-
-/* Bytes of padding that align payload and trailer to four bytes. */
-static uint32_t esp_pad_len(uint32_t payload_len)
-{
-	return (ESP_ALIGN - (payload_len + ESP_TRAILER_LEN) % ESP_ALIGN) %
-	       ESP_ALIGN;
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING ||
+	       nh == IPPROTO_FRAGMENT || nh == IPPROTO_DSTOPTS;
 }
 
 /*
- * Builds the AAD of RFC 4106 section 5 from the ESP header on the wire:
- * SPI || seq_lo, or SPI || seq_hi || seq_lo with extended sequence numbers,
- * whose high half is never transmitted.
+ * The length of the extension header nh at off, or 0 if it does not fit in
+ * len bytes.  *frag is set if it is the fragment header of a fragment: an
+ * atomic fragment (offset 0, no M flag, RFC 6946) is a whole packet.
+ */
+static uint32_t ipv6_ext_len(const uint8_t *d, uint32_t len, uint32_t off,
+			     uint8_t nh, bool *frag)
+{
+	uint32_t ext_len;
+
+	if ((uint64_t)off + 8 > len)
+		return 0;
+
+	if (nh == IPPROTO_FRAGMENT) {
+		if (get_be16(d + off + 2) & IPV6_FRAG_MASK)
+			*frag = true;
+		return 8;
+	}
+
+	ext_len = (d[off + 1] + 1u) * 8;
+	return (uint64_t)off + ext_len > len ? 0 : ext_len;
+}
+
+/*
+ * Finds where ESP goes in an IPv6 packet of len bytes: after hop-by-hop,
+ * routing and fragment headers and any destination options in front of a
+ * routing header; destination options for the final destination only go
+ * inside.  Sets *ins and *nh_off (the byte naming the header at *ins).
+ */
+static int ipv6_ins_point(const uint8_t *d, uint32_t len, uint32_t *ins,
+			  uint32_t *nh_off, bool *frag)
+{
+	uint32_t off = IPV6_HDR_LEN, at = IPV6_NXT_OFF;
+	uint8_t nh = d[IPV6_NXT_OFF];
+
+	*ins = off;
+	*nh_off = at;
+	*frag = false;
+
+	for (int n = 0; ipv6_ext_in_front(nh); n++) {
+		uint32_t ext_len = ipv6_ext_len(d, len, off, nh, frag);
+
+		if (!ext_len || n == IPV6_EXT_MAX)
+			return -1;
+
+		at = off;
+		off += ext_len;
+		if (nh != IPPROTO_DSTOPTS) {
+			*ins = off;
+			*nh_off = at;
+		}
+		nh = d[at];
+	}
+	return 0;
+}
+
+/*
+ * The reverse, on a received packet: walks the extension headers up to
+ * end, where UDP or ESP starts, checks that they lead there and sets
+ * *nh_off to the byte that names it.
+ */
+static int ipv6_walk_to(const uint8_t *d, uint32_t end, uint8_t want,
+			uint32_t *nh_off, bool *frag)
+{
+	uint32_t off = IPV6_HDR_LEN, at = IPV6_NXT_OFF;
+	uint8_t nh = d[IPV6_NXT_OFF];
+
+	*frag = false;
+
+	for (int n = 0; off < end; n++) {
+		uint32_t ext_len;
+
+		if (!ipv6_ext_in_front(nh) || n == IPV6_EXT_MAX)
+			return -1;
+
+		ext_len = ipv6_ext_len(d, end, off, nh, frag);
+		if (!ext_len)
+			return -1;
+
+		at = off;
+		off += ext_len;
+		nh = d[at];
+	}
+
+	if (off != end || nh != want)
+		return -1;
+
+	*nh_off = at;
+	return 0;
+}
+
+static uint32_t ip_hdr_len(uint8_t family)
+{
+	switch (family) {
+	case XDPSEC_AF_INET:
+		return IPV4_HDR_LEN;
+	case XDPSEC_AF_INET6:
+		return IPV6_HDR_LEN;
+	default:
+		return 0;
+	}
+}
+
+/* The longest packet the family's length field can describe. */
+static uint64_t ip_max_len(uint8_t family)
+{
+	/* The IPv4 total length counts the header, the IPv6 one does not. */
+	return family == XDPSEC_AF_INET6 ? IP_MAX_LEN + IPV6_HDR_LEN :
+					   IP_MAX_LEN;
+}
+
+static uint8_t family_of_version(uint8_t version)
+{
+	return version == 4 ? XDPSEC_AF_INET : XDPSEC_AF_INET6;
+}
+
+/* ---- The SA ---- */
+
+/*
+ * An SA filled in field by field, as before esp_sa_init(): alg 0, an
+ * AES-GCM context and its 16-byte ICV.
+ */
+static bool esp_shape_legacy(const struct esp_sa *sa, struct esp_shape *s)
+{
+	if (sa->icv_len != ESP_AEAD_ICV_LEN || sa->mac)
+		return false;
+
+	s->kind = AEAD_KIND_AEAD;
+	s->iv_len = AEAD_IV_LEN;
+	s->icv_len = ESP_AEAD_ICV_LEN;
+	s->align = ESP_ALIGN;
+	return true;
+}
+
+/* Checks that the contexts and sizes of the SA belong together. */
+static bool esp_shape_alg(const struct esp_sa *sa, struct esp_shape *s)
+{
+	const struct aead_info *info = aead_info(sa->alg);
+	const struct mac_info *mi = mac_info(sa->integ);
+	bool integ;
+
+	if (!info || sa->iv_len != info->iv_len || sa->block != info->block)
+		return false;
+
+	/* CBC and NULL take their ICV from the integ, the others not. */
+	integ = info->kind == AEAD_KIND_CIPHER || info->kind == AEAD_KIND_NULL;
+	if (integ ? !mi || !sa->mac || sa->icv_len != mi->icv_len :
+		    sa->integ || sa->mac || sa->icv_len != info->icv_len)
+		return false;
+
+	if ((info->kind != AEAD_KIND_NULL) != !!sa->aead)
+		return false;
+
+	if (info->kind == AEAD_KIND_CIPHER && !sa->ivgen)
+		return false;
+
+	s->kind = info->kind;
+	s->iv_len = sa->iv_len;
+	s->icv_len = sa->icv_len;
+	s->align = info->block > ESP_ALIGN ? info->block : ESP_ALIGN;
+	return true;
+}
+
+/*
+ * Describes the SA's packets, or returns false when this code cannot serve
+ * it: its packets are then dropped as having no usable SA.
+ */
+static bool esp_shape_get(const struct esp_sa *sa, struct esp_shape *s)
+{
+	bool ok;
+
+	if (sa->alg == XDPSEC_ALG_NONE && sa->aead)
+		ok = esp_shape_legacy(sa, s);
+	else
+		ok = esp_shape_alg(sa, s);
+
+	if (!ok || !ip_hdr_len(sa->family))
+		return false;
+
+	if (sa->mode != XDPSEC_MODE_TUNNEL && sa->mode != XDPSEC_MODE_TRANSPORT)
+		return false;
+
+	s->udp_len = sa->flags & XDPSEC_SA_F_UDP_ENCAP ? UDP_HDR_LEN : 0;
+	s->outer_len =
+		sa->mode == XDPSEC_MODE_TUNNEL ? ip_hdr_len(sa->family) : 0;
+	return true;
+}
+
+size_t esp_key_len(enum xdpsec_alg alg, enum xdpsec_integ integ)
+{
+	const struct aead_info *info = aead_info(alg);
+	const struct mac_info *mi = mac_info(integ);
+
+	if (!info)
+		return 0;
+
+	switch (info->kind) {
+	case AEAD_KIND_AEAD:
+	case AEAD_KIND_AUTH_ONLY:
+		/* These authenticate by themselves. */
+		if (integ != XDPSEC_INTEG_NONE)
+			return 0;
+		return info->key_len + info->salt_len;
+	case AEAD_KIND_CIPHER:
+	case AEAD_KIND_NULL:
+		/* RFC 4303 3.2: no confidentiality without integrity. */
+		if (!mi)
+			return 0;
+		return info->key_len + mi->key_len;
+	default:
+		return 0;
+	}
+}
+
+static int esp_sa_contexts(struct esp_sa *e, const struct aead_info *info,
+			   const uint8_t *key)
+{
+	if (info->kind != AEAD_KIND_NULL) {
+		e->aead = aead_new(e->alg, key);
+		if (!e->aead)
+			return -ENOMEM;
+	}
+
+	if (e->integ) {
+		e->mac = mac_new(e->integ,
+				 key + info->key_len + info->salt_len);
+		if (!e->mac)
+			return -ENOMEM;
+	}
+
+	if (info->kind == AEAD_KIND_CIPHER) {
+		e->ivgen = aead_ivgen_new();
+		if (!e->ivgen)
+			return -ENOMEM;
+	}
+
+	return 0;
+}
+
+static bool esp_sa_pub_ok(const struct xdpsec_sa *pub)
+{
+	if (pub->mode != XDPSEC_MODE_TUNNEL &&
+	    pub->mode != XDPSEC_MODE_TRANSPORT)
+		return false;
+
+	if (!ip_hdr_len(pub->family))
+		return false;
+
+	/* Port 0 cannot be sent to, nor is it a valid source port. */
+	return !(pub->flags & XDPSEC_SA_F_UDP_ENCAP) ||
+	       (pub->encap_sport && pub->encap_dport);
+}
+
+int esp_sa_init(struct esp_sa *e, const struct xdpsec_sa *pub,
+		const uint8_t *key, size_t key_len)
+{
+	const struct aead_info *info = aead_info(pub->alg);
+	size_t want = esp_key_len(pub->alg, pub->integ);
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	if (!want || key_len != want || !key || !esp_sa_pub_ok(pub))
+		return -EINVAL;
+
+	e->alg = pub->alg;
+	e->integ = pub->integ;
+	e->spi = pub->spi;
+	e->mode = pub->mode;
+	e->family = pub->family;
+	e->flags = pub->flags;
+	e->encap_sport = pub->encap_sport;
+	e->encap_dport = pub->encap_dport;
+	e->tfc_pad = pub->tfc_pad;
+	e->src = pub->src;
+	e->dst = pub->dst;
+	e->iv_len = info->iv_len;
+	e->block = info->block;
+	e->icv_len = e->integ ? mac_info(e->integ)->icv_len : info->icv_len;
+	memcpy(e->salt, key + info->key_len, info->salt_len);
+
+	ret = esp_sa_contexts(e, info, key);
+	if (ret)
+		esp_sa_fini(e);
+	return ret;
+}
+
+void esp_sa_fini(struct esp_sa *e)
+{
+	aead_free(e->aead);
+	mac_free(e->mac);
+	aead_ivgen_free(e->ivgen);
+	OPENSSL_cleanse(e, sizeof(*e));
+}
+
+/* ---- Sizes ---- */
+
+/* Padding that aligns payload, padding and trailer (RFC 4303 2.4). */
+static uint32_t esp_pad_len(const struct esp_shape *s, uint32_t data_len)
+{
+	return (s->align - (data_len + ESP_TRAILER_LEN) % s->align) %
+	       s->align;
+}
+
+/*
+ * Fills in the sizes of protecting a packet of len bytes whose first ins
+ * bytes stay in front (transport) or which goes whole inside (tunnel, ins
+ * 0).  TFC padding is added only if room bytes after the packet and the
+ * length field can take it; otherwise the packet goes unpadded.
+ */
+static void esp_plan_sizes(const struct esp_sa *sa, const struct esp_shape *s,
+			   uint32_t ins, uint32_t len, uint64_t room,
+			   struct esp_plan *pl)
+{
+	uint32_t tfc = 0;
+
+	pl->ins = ins;
+	pl->head = s->outer_len + s->udp_len + ESP_HDR_LEN + s->iv_len;
+
+	if (sa->mode == XDPSEC_MODE_TUNNEL && sa->tfc_pad > len)
+		tfc = sa->tfc_pad - len;
+
+	for (;;) {
+		pl->tfc_len = tfc;
+		pl->data_len = len - ins + tfc;
+		pl->pad_len = esp_pad_len(s, pl->data_len);
+		pl->tail = tfc + pl->pad_len + ESP_TRAILER_LEN + s->icv_len;
+		pl->tot_len = pl->head + len + pl->tail;
+
+		if (!tfc || (pl->tail <= room &&
+			     pl->tot_len <= ip_max_len(sa->family)))
+			return;
+		tfc = 0;
+	}
+}
+
+/*
+ * Plans the protection of the IP packet described by ip.  Transport mode
+ * finds where ESP goes, and refuses fragments and the other family.
+ */
+static int esp_plan(const struct esp_sa *sa, const struct esp_shape *s,
+		    const uint8_t *d, const struct ip_info *ip, uint64_t room,
+		    struct esp_plan *pl)
+{
+	uint32_t ins = 0, nh_off = 0;
+	bool frag = ip->frag;
+
+	if (sa->mode == XDPSEC_MODE_TRANSPORT) {
+		if (family_of_version(ip->version) != sa->family)
+			return XDPSEC_CNT_DROP_SELECTOR;
+
+		ins = ip->hdr_len;
+		nh_off = IPV4_PROTO_OFF;
+		if (ip->version == 6 &&
+		    ipv6_ins_point(d, ip->len, &ins, &nh_off, &frag))
+			return XDPSEC_CNT_DROP_ESP_MALFORMED;
+
+		/* RFC 4303 3.1.1: transport mode takes whole datagrams. */
+		if (frag)
+			return XDPSEC_CNT_DROP_FRAGMENT;
+	}
+
+	esp_plan_sizes(sa, s, ins, ip->len, room, pl);
+	pl->nh_off = nh_off;
+	return XDPSEC_CNT_OK;
+}
+
+uint32_t esp_encap_len(const struct esp_sa *sa, uint32_t inner_len)
+{
+	struct esp_shape s;
+	struct esp_plan pl;
+	uint32_t ins = 0;
+
+	if (!esp_shape_get(sa, &s))
+		return 0;
+
+	if (sa->mode == XDPSEC_MODE_TRANSPORT) {
+		ins = ip_hdr_len(sa->family);
+		if (ins > inner_len)
+			ins = inner_len;
+	}
+
+	esp_plan_sizes(sa, &s, ins, inner_len, UINT64_MAX, &pl);
+	return pl.tot_len;
+}
+
+uint32_t esp_encap_len_pkt(const struct esp_sa *sa, const struct pkt *p)
+{
+	struct esp_shape s;
+	struct esp_plan pl;
+	struct ip_info ip;
+
+	if (!esp_shape_get(sa, &s) || ip_parse(p->data, p->len, &ip))
+		return 0;
+
+	if (esp_plan(sa, &s, p->data, &ip, UINT64_MAX, &pl))
+		return 0;
+
+	return pl.tot_len;
+}
+
+/* ---- Protection ---- */
+
+/* Writes the self-describing padding 1, 2, 3... and the trailer. */
+static void esp_write_trailer(uint8_t *pad, uint32_t pad_len,
+			      uint8_t next_hdr)
+{
+	for (uint32_t i = 0; i < pad_len; i++)
+		pad[i] = i + 1;
+
+	pad[pad_len] = pad_len;
+	pad[pad_len + 1] = next_hdr;
+}
+
+/*
+ * Builds the AAD of RFC 4106 section 5 (also RFC 7634 2.1) from the ESP
+ * header on the wire: SPI || seq_lo, or SPI || seq_hi || seq_lo with
+ * extended sequence numbers, whose high half is never transmitted.
  */
 static size_t esp_aad(const struct esp_sa *sa, const uint8_t *esph,
 		      uint64_t seq, uint8_t *aad)
@@ -206,7 +714,7 @@ static size_t esp_aad(const struct esp_sa *sa, const uint8_t *esph,
 	return 8;
 }
 
-/* The GCM nonce of RFC 4106 section 4: salt from the key, IV from ESP. */
+/* The nonce of RFC 4106 section 4, RFC 4543 3.1, RFC 7634 2: salt || IV. */
 static void esp_nonce(const struct esp_sa *sa, const uint8_t *iv,
 		      uint8_t *nonce)
 {
@@ -214,20 +722,175 @@ static void esp_nonce(const struct esp_sa *sa, const uint8_t *iv,
 	memcpy(nonce + AEAD_SALT_LEN, iv, AEAD_IV_LEN);
 }
 
-/* Writes the self-describing padding 1, 2, 3... and the trailer. */
-static void esp_write_trailer(uint8_t *pad, uint32_t pad_len,
-			      uint8_t next_hdr)
+/*
+ * RFC 4543 section 3.3: GMAC authenticates the whole ESP packet up to
+ * next_hdr as AAD, with seq_hi between SPI and seq_lo for ESN.  Returns
+ * the number of segments.
+ */
+static unsigned int esp_gmac_aad(const struct esp_sa *sa,
+				 const struct esp_layout *l,
+				 const uint8_t *seq_hi, struct aead_seg *segs)
 {
-	for (uint32_t i = 0; i < pad_len; i++)
-		pad[i] = i + 1;
+	const uint8_t *end = l->data + l->data_len;
 
-	pad[pad_len] = pad_len;
-	pad[pad_len + 1] = next_hdr;
+	if (!(sa->flags & XDPSEC_SA_F_ESN)) {
+		segs[0] = (struct aead_seg){ l->esph, end - l->esph };
+		return 1;
+	}
+
+	segs[0] = (struct aead_seg){ l->esph, 4 };
+	segs[1] = (struct aead_seg){ seq_hi, ESP_SEQ_HI_LEN };
+	segs[2] = (struct aead_seg){ l->esph + 4, end - (l->esph + 4) };
+	return 3;
+}
+
+/*
+ * RFC 4303 2.2.1 and 3.3.2.1: the HMAC covers the ESP packet from the SPI
+ * to the end of the (encrypted) trailer, and with ESN the high half of the
+ * sequence number appended after it.  Returns the number of segments.
+ */
+static unsigned int esp_hmac_segs(const struct esp_sa *sa,
+				  const struct esp_layout *l,
+				  const uint8_t *seq_hi, struct mac_seg *segs)
+{
+	const uint8_t *end = l->data + l->data_len;
+
+	segs[0] = (struct mac_seg){ l->esph, end - l->esph };
+	if (!(sa->flags & XDPSEC_SA_F_ESN))
+		return 1;
+
+	segs[1] = (struct mac_seg){ seq_hi, ESP_SEQ_HI_LEN };
+	return 2;
+}
+
+static int esp_seal_aead(const struct esp_sa *sa, uint64_t seq,
+			 const struct esp_layout *l)
+{
+	uint8_t aad[ESP_AAD_MAX], nonce[AEAD_NONCE_LEN];
+	size_t aad_len;
+
+	put_be64(l->iv, seq);
+	aad_len = esp_aad(sa, l->esph, seq, aad);
+	esp_nonce(sa, l->iv, nonce);
+
+	return aead_seal(sa->aead, nonce, aad, aad_len, l->data, l->data_len,
+			 l->icv);
+}
+
+static int esp_seal_gmac(const struct esp_sa *sa, uint64_t seq,
+			 const struct esp_layout *l)
+{
+	uint8_t nonce[AEAD_NONCE_LEN], seq_hi[ESP_SEQ_HI_LEN];
+	struct aead_seg segs[3];
+	unsigned int n;
+
+	put_be64(l->iv, seq);
+	put_be32(seq_hi, (uint32_t)(seq >> 32));
+	esp_nonce(sa, l->iv, nonce);
+	n = esp_gmac_aad(sa, l, seq_hi, segs);
+
+	return aead_seal_v(sa->aead, nonce, segs, n, NULL, 0, l->icv);
+}
+
+/* Encrypt first, then MAC the ciphertext: the order RFC 4303 3.3.2 sets. */
+static int esp_seal_hmac(const struct esp_sa *sa, uint64_t seq,
+			 const struct esp_layout *l, bool cbc)
+{
+	uint8_t seq_hi[ESP_SEQ_HI_LEN];
+	struct mac_seg segs[2];
+	unsigned int n;
+
+	if (cbc) {
+		if (aead_ivgen_next(sa->ivgen, seq, l->iv) ||
+		    aead_encrypt(sa->aead, l->iv, l->data, l->data_len))
+			return -EIO;
+	}
+
+	put_be32(seq_hi, (uint32_t)(seq >> 32));
+	n = esp_hmac_segs(sa, l, seq_hi, segs);
+	return mac_compute(sa->mac, segs, n, l->icv);
+}
+
+/*
+ * Writes the ESP header, IV, padding and trailer around the payload at
+ * l->data and protects it.  A failure can only come from the crypto
+ * library; there is no counter of its own for that, so it is counted with
+ * the other crypto failures.
+ */
+static int esp_protect(const struct esp_sa *sa, const struct esp_shape *s,
+		       uint64_t seq, const struct esp_layout *l,
+		       uint32_t pad_at, uint32_t pad_len, uint8_t next_hdr)
+{
+	int ret;
+
+	esp_write_trailer(l->data + pad_at, pad_len, next_hdr);
+	put_be32(l->esph, sa->spi);
+	put_be32(l->esph + 4, (uint32_t)seq);
+
+	switch (s->kind) {
+	case AEAD_KIND_AEAD:
+		ret = esp_seal_aead(sa, seq, l);
+		break;
+	case AEAD_KIND_AUTH_ONLY:
+		ret = esp_seal_gmac(sa, seq, l);
+		break;
+	case AEAD_KIND_CIPHER:
+		ret = esp_seal_hmac(sa, seq, l, true);
+		break;
+	default:
+		ret = esp_seal_hmac(sa, seq, l, false);
+		break;
+	}
+
+	return ret ? XDPSEC_CNT_DROP_AUTH : XDPSEC_CNT_OK;
+}
+
+/* Where UDP, ESP and IV go when ESP data starts at data. */
+static void esp_layout_out(const struct esp_shape *s, uint8_t *data,
+			   const struct esp_plan *pl, struct esp_layout *l)
+{
+	l->data = data;
+	l->data_len = pl->data_len + pl->pad_len + ESP_TRAILER_LEN;
+	l->icv = data + l->data_len;
+	l->iv = data - s->iv_len;
+	l->esph = l->iv - ESP_HDR_LEN;
+	l->udp = s->udp_len ? l->esph - UDP_HDR_LEN : NULL;
+}
+
+/* ---- Outer headers ---- */
+
+/*
+ * RFC 3948 2.1: the UDP header in front of ESP.  Over IPv4 the checksum is
+ * 0, which RFC 3948 allows; over IPv6 a zero checksum is only allowed for
+ * tunnel protocols under the conditions of RFC 6936, which ESP-in-UDP does
+ * not claim, so it is computed over the pseudo-header of RFC 8200 8.1.
+ * ip is the IP header, whose addresses and length must be final.
+ */
+static void udp_write(const struct esp_sa *sa, const uint8_t *ip, int version,
+		      uint8_t *udp, uint32_t udp_len)
+{
+	uint64_t sum;
+	uint16_t check;
+
+	put_be16(udp, sa->encap_sport);
+	put_be16(udp + 2, sa->encap_dport);
+	put_be16(udp + 4, (uint16_t)udp_len);
+	put_be16(udp + 6, 0);
+	if (version == 4)
+		return;
+
+	sum = csum_add(0, ip + 8, 32);
+	sum += udp_len + XDPSEC_IPPROTO_UDP;
+	sum = csum_add(sum, udp, udp_len);
+
+	/* 0 means "no checksum"; a computed 0 is sent as all ones. */
+	check = csum_fold(sum);
+	put_be16(udp + 6, check ? check : 0xffff);
 }
 
 static void outer4_write(const struct esp_sa *sa, uint64_t seq,
 			 const struct ip_info *inner, uint8_t *out,
-			 uint32_t tot_len)
+			 uint32_t tot_len, uint8_t proto)
 {
 	struct iphdr h;
 
@@ -250,7 +913,7 @@ static void outer4_write(const struct esp_sa *sa, uint64_t seq,
 	h.id = htons((uint16_t)seq);
 	h.frag_off = inner->df ? htons(IP_DF) : 0;
 	h.ttl = OUTER_TTL;
-	h.protocol = XDPSEC_IPPROTO_ESP;
+	h.protocol = proto;
 	h.saddr = sa->src.v4;
 	h.daddr = sa->dst.v4;
 	h.check = htons(ip_csum((const uint8_t *)&h, sizeof(h)));
@@ -259,7 +922,7 @@ static void outer4_write(const struct esp_sa *sa, uint64_t seq,
 }
 
 static void outer6_write(const struct esp_sa *sa, const struct ip_info *inner,
-			 uint8_t *out, uint32_t tot_len)
+			 uint8_t *out, uint32_t tot_len, uint8_t proto)
 {
 	struct ip6_hdr h;
 
@@ -268,7 +931,7 @@ static void outer6_write(const struct esp_sa *sa, const struct ip_info *inner,
 	/* Traffic class copied as for IPv4; the flow label is left 0. */
 	h.ip6_flow = htonl(6u << 28 | (uint32_t)inner->tos << 20);
 	h.ip6_plen = htons(tot_len - IPV6_HDR_LEN);
-	h.ip6_nxt = XDPSEC_IPPROTO_ESP;
+	h.ip6_nxt = proto;
 	h.ip6_hlim = OUTER_TTL;
 	memcpy(&h.ip6_src, sa->src.v6, sizeof(h.ip6_src));
 	memcpy(&h.ip6_dst, sa->dst.v6, sizeof(h.ip6_dst));
@@ -276,96 +939,129 @@ static void outer6_write(const struct esp_sa *sa, const struct ip_info *inner,
 	memcpy(out, &h, sizeof(h));
 }
 
-static uint32_t outer_hdr_len(uint8_t family)
+static uint8_t esp_proto(const struct esp_shape *s)
 {
-	switch (family) {
-	case XDPSEC_AF_INET:
-		return IPV4_HDR_LEN;
-	case XDPSEC_AF_INET6:
-		return IPV6_HDR_LEN;
-	default:
-		return 0;
+	return s->udp_len ? XDPSEC_IPPROTO_UDP : XDPSEC_IPPROTO_ESP;
+}
+
+/* ---- Encapsulation ---- */
+
+static int esp_encap_tunnel(const struct esp_sa *sa,
+			    const struct esp_shape *s, uint64_t seq,
+			    const struct ip_info *inner,
+			    const struct esp_plan *pl, struct pkt *p)
+{
+	uint8_t *outer = p->data - pl->head;
+	uint8_t next_hdr;
+	struct esp_layout l;
+	int ret;
+
+	next_hdr = inner->version == 4 ? XDPSEC_IPPROTO_IPIP :
+					 XDPSEC_IPPROTO_IPV6;
+	esp_layout_out(s, p->data, pl, &l);
+
+	/* RFC 4303 2.7: TFC padding is zeros, after the inner packet. */
+	memset(p->data + inner->len, 0, pl->tfc_len);
+
+	ret = esp_protect(sa, s, seq, &l, pl->data_len, pl->pad_len,
+			  next_hdr);
+	if (ret)
+		return ret;
+
+	if (s->outer_len == IPV4_HDR_LEN)
+		outer4_write(sa, seq, inner, outer, pl->tot_len, esp_proto(s));
+	else
+		outer6_write(sa, inner, outer, pl->tot_len, esp_proto(s));
+
+	if (l.udp)
+		udp_write(sa, outer, outer[0] >> 4, l.udp,
+			  pl->tot_len - (uint32_t)(l.udp - outer));
+	return XDPSEC_CNT_OK;
+}
+
+/* Fixes protocol or next header, length and checksum after a change. */
+static void ip_hdr_update(uint8_t *d, uint32_t nh_off, uint8_t proto,
+			  uint32_t tot_len)
+{
+	d[nh_off] = proto;
+
+	if (d[0] >> 4 == 4) {
+		put_be16(d + 2, (uint16_t)tot_len);
+		ipv4_fix_csum(d);
+	} else {
+		put_be16(d + 4, (uint16_t)(tot_len - IPV6_HDR_LEN));
 	}
 }
 
-uint32_t esp_encap_len(const struct esp_sa *sa, uint32_t inner_len)
+static int esp_encap_transport(const struct esp_sa *sa,
+			       const struct esp_shape *s, uint64_t seq,
+			       const struct esp_plan *pl, struct pkt *p)
 {
-	return outer_hdr_len(sa->family) + ESP_HDR_LEN + AEAD_IV_LEN +
-	       inner_len + esp_pad_len(inner_len) + ESP_TRAILER_LEN +
-	       sa->icv_len;
+	uint8_t *start = p->data - pl->head;
+	uint8_t next_hdr = p->data[pl->nh_off];
+	struct esp_layout l;
+	int ret;
+
+	/* The IP header moves up to make room for UDP, ESP and the IV. */
+	memmove(start, p->data, pl->ins);
+	esp_layout_out(s, p->data + pl->ins, pl, &l);
+
+	ret = esp_protect(sa, s, seq, &l, pl->data_len, pl->pad_len,
+			  next_hdr);
+	if (ret)
+		return ret;
+
+	ip_hdr_update(start, pl->nh_off, esp_proto(s), pl->tot_len);
+
+	if (l.udp)
+		udp_write(sa, start, start[0] >> 4, l.udp,
+			  pl->tot_len - pl->ins);
+	return XDPSEC_CNT_OK;
 }
 
 int esp_encap(const struct esp_sa *sa, uint64_t seq, struct pkt *p)
 {
-	uint8_t aad[ESP_AAD_MAX], nonce[AEAD_NONCE_LEN];
-	uint32_t outer_len, head, pad_len, tail, tailroom, tot_len, max_len;
-	uint8_t *outer, *esph, *iv, *payload;
-	struct ip_info inner;
-	uint8_t next_hdr;
-	size_t aad_len;
+	uint32_t tailroom;
+	struct esp_shape s;
+	struct esp_plan pl;
+	struct ip_info ip;
+	int ret;
 
-	outer_len = outer_hdr_len(sa->family);
-	if (!esp_sa_usable(sa) || !outer_len)
+	if (!esp_shape_get(sa, &s))
 		return XDPSEC_CNT_DROP_NO_SA;
 
-	if (ip_parse(p->data, p->len, &inner))
+	if (ip_parse(p->data, p->len, &ip))
 		return XDPSEC_CNT_DROP_ESP_MALFORMED;
-	next_hdr = inner.version == 4 ? XDPSEC_IPPROTO_IPIP :
-					XDPSEC_IPPROTO_IPV6;
 
 	/*
-	 * Anything after the inner packet's own end is link-layer padding;
-	 * it is dropped rather than encrypted and sent.
+	 * Anything after the packet's own end is link-layer padding; it is
+	 * dropped rather than protected and sent.
 	 */
-	tailroom = p->tailroom + (p->len - inner.len);
+	tailroom = p->tailroom + (p->len - ip.len);
 
-	pad_len = esp_pad_len(inner.len);
-	head = outer_len + ESP_HDR_LEN + AEAD_IV_LEN;
-	tail = pad_len + ESP_TRAILER_LEN + ESP_ICV_LEN;
-	tot_len = head + inner.len + tail;
+	ret = esp_plan(sa, &s, p->data, &ip, tailroom, &pl);
+	if (ret)
+		return ret;
 
-	/*
-	 * The IPv4 total length counts the header, the IPv6 payload length
-	 * does not.
-	 */
-	max_len = IP_MAX_LEN + (outer_len == IPV6_HDR_LEN ? outer_len : 0);
-	if (p->headroom < head || tailroom < tail || tot_len > max_len)
+	if (p->headroom < pl.head || tailroom < pl.tail ||
+	    pl.tot_len > ip_max_len(sa->family))
 		return XDPSEC_CNT_DROP_TOO_BIG;
 
-	payload = p->data;
-	esph = payload - AEAD_IV_LEN - ESP_HDR_LEN;
-	iv = esph + ESP_HDR_LEN;
-	outer = esph - outer_len;
-
-	esp_write_trailer(payload + inner.len, pad_len, next_hdr);
-
-	put_be32(esph, sa->spi);
-	put_be32(esph + 4, (uint32_t)seq);
-	put_be64(iv, seq);
-
-	aad_len = esp_aad(sa, esph, seq, aad);
-	esp_nonce(sa, iv, nonce);
-
-	/*
-	 * Encryption fails only on an internal library error; there is no
-	 * counter for that, so it is counted with the other crypto failures.
-	 */
-	if (aead_seal(sa->aead, nonce, aad, aad_len, payload,
-		      inner.len + pad_len + ESP_TRAILER_LEN,
-		      payload + inner.len + pad_len + ESP_TRAILER_LEN))
-		return XDPSEC_CNT_DROP_AUTH;
-
-	if (outer_len == IPV4_HDR_LEN)
-		outer4_write(sa, seq, &inner, outer, tot_len);
+	if (sa->mode == XDPSEC_MODE_TUNNEL)
+		ret = esp_encap_tunnel(sa, &s, seq, &ip, &pl, p);
 	else
-		outer6_write(sa, &inner, outer, tot_len);
+		ret = esp_encap_transport(sa, &s, seq, &pl, p);
+	if (ret)
+		return ret;
 
-	p->data = outer;
-	p->len = tot_len;
-	p->headroom -= head;
-	p->tailroom = tailroom - tail;
+	p->data -= pl.head;
+	p->len = pl.tot_len;
+	p->headroom -= pl.head;
+	p->tailroom = tailroom - pl.tail;
 	return XDPSEC_CNT_OK;
 }
+
+/* ---- Decapsulation ---- */
 
 int esp_peek(const struct pkt *p, uint32_t esp_off, uint32_t *spi,
 	     uint32_t *seq_lo)
@@ -376,6 +1072,115 @@ int esp_peek(const struct pkt *p, uint32_t esp_off, uint32_t *spi,
 	*spi = get_be32(p->data + esp_off);
 	*seq_lo = get_be32(p->data + esp_off + 4);
 	return XDPSEC_CNT_OK;
+}
+
+/*
+ * Finds the parts of the received ESP packet at esp_off, which must fit
+ * the outer packet with room for the UDP header in front of it, and
+ * checks the alignment of the protected data (RFC 4303 2.4) before any
+ * crypto is spent on it.
+ */
+static int esp_layout_in(const struct esp_shape *s, uint8_t *d,
+			 const struct ip_info *outer, uint32_t esp_off,
+			 struct esp_layout *l)
+{
+	uint64_t min_len = (uint64_t)esp_off + ESP_HDR_LEN + s->iv_len +
+			   ESP_TRAILER_LEN + s->icv_len;
+	uint32_t data_len;
+
+	if (esp_off < outer->hdr_len + s->udp_len || min_len > outer->len)
+		return XDPSEC_CNT_DROP_ESP_MALFORMED;
+
+	data_len = outer->len - esp_off - ESP_HDR_LEN - s->iv_len -
+		   s->icv_len;
+	if (data_len % s->align)
+		return XDPSEC_CNT_DROP_ESP_MALFORMED;
+
+	l->udp = s->udp_len ? d + esp_off - UDP_HDR_LEN : NULL;
+	l->esph = d + esp_off;
+	l->iv = l->esph + ESP_HDR_LEN;
+	l->data = l->iv + s->iv_len;
+	l->data_len = data_len;
+	l->icv = l->data + data_len;
+
+	/* The UDP length must end where the IP packet does. */
+	if (l->udp && get_be16(l->udp + 4) != d + outer->len - l->udp)
+		return XDPSEC_CNT_DROP_ESP_MALFORMED;
+
+	return XDPSEC_CNT_OK;
+}
+
+static int esp_open_aead(const struct esp_sa *sa, uint64_t seq,
+			 const struct esp_layout *l)
+{
+	uint8_t aad[ESP_AAD_MAX], nonce[AEAD_NONCE_LEN];
+	size_t aad_len;
+
+	aad_len = esp_aad(sa, l->esph, seq, aad);
+	esp_nonce(sa, l->iv, nonce);
+
+	return aead_open(sa->aead, nonce, aad, aad_len, l->data, l->data_len,
+			 l->icv);
+}
+
+static int esp_open_gmac(const struct esp_sa *sa, uint64_t seq,
+			 const struct esp_layout *l)
+{
+	uint8_t nonce[AEAD_NONCE_LEN], seq_hi[ESP_SEQ_HI_LEN];
+	struct aead_seg segs[3];
+	unsigned int n;
+
+	put_be32(seq_hi, (uint32_t)(seq >> 32));
+	esp_nonce(sa, l->iv, nonce);
+	n = esp_gmac_aad(sa, l, seq_hi, segs);
+
+	return aead_open_v(sa->aead, nonce, segs, n, NULL, 0, l->icv);
+}
+
+/*
+ * The ICV is checked, in constant time, before a single byte is
+ * decrypted: a forged packet costs one HMAC and reveals nothing through
+ * how the decryption or the padding check of its garbage behaves.
+ */
+static int esp_open_hmac(const struct esp_sa *sa, uint64_t seq,
+			 const struct esp_layout *l, bool cbc)
+{
+	uint8_t seq_hi[ESP_SEQ_HI_LEN];
+	struct mac_seg segs[2];
+	unsigned int n;
+	int ret;
+
+	put_be32(seq_hi, (uint32_t)(seq >> 32));
+	n = esp_hmac_segs(sa, l, seq_hi, segs);
+	ret = mac_verify(sa->mac, segs, n, l->icv);
+	if (ret || !cbc)
+		return ret;
+
+	return aead_decrypt(sa->aead, l->iv, l->data, l->data_len);
+}
+
+/* Authenticates and decrypts in place.  Any failure counts as DROP_AUTH. */
+static int esp_unprotect(const struct esp_sa *sa, const struct esp_shape *s,
+			 uint64_t seq, const struct esp_layout *l)
+{
+	int ret;
+
+	switch (s->kind) {
+	case AEAD_KIND_AEAD:
+		ret = esp_open_aead(sa, seq, l);
+		break;
+	case AEAD_KIND_AUTH_ONLY:
+		ret = esp_open_gmac(sa, seq, l);
+		break;
+	case AEAD_KIND_CIPHER:
+		ret = esp_open_hmac(sa, seq, l, true);
+		break;
+	default:
+		ret = esp_open_hmac(sa, seq, l, false);
+		break;
+	}
+
+	return ret ? XDPSEC_CNT_DROP_AUTH : XDPSEC_CNT_OK;
 }
 
 /*
@@ -473,22 +1278,90 @@ static void esp_ecn_decap(uint8_t outer_tos, uint8_t *inner,
 	}
 }
 
+/* Sets p to len bytes at data, within the same buffer. */
+static void pkt_set(struct pkt *p, uint8_t *data, uint32_t len)
+{
+	uint8_t *buf_start = p->data - p->headroom;
+	uint8_t *buf_end = p->data + p->len + p->tailroom;
+
+	p->data = data;
+	p->len = len;
+	p->headroom = data - buf_start;
+	p->tailroom = buf_end - (data + len);
+}
+
+static int esp_decap_tunnel(const struct ip_info *outer,
+			    const struct esp_layout *l, uint32_t payload_len,
+			    uint8_t next_hdr, struct pkt *p)
+{
+	struct ip_info inner;
+	int ret;
+
+	ret = esp_check_inner(next_hdr, l->data, payload_len, &inner);
+	if (ret)
+		return ret;
+
+	esp_ecn_decap(outer->tos, l->data, &inner);
+	pkt_set(p, l->data, inner.len);
+	return XDPSEC_CNT_OK;
+}
+
+/*
+ * Transport mode: finds the field that names UDP or ESP, hdr_end bytes
+ * into the packet, before any crypto is spent.  The protocol checked is
+ * the one the SA expects there.
+ */
+static int esp_transport_hdr(const struct esp_shape *s, const uint8_t *d,
+			     const struct ip_info *outer, uint32_t hdr_end,
+			     uint32_t *nh_off)
+{
+	bool frag = outer->frag;
+
+	if (outer->version == 4) {
+		if (hdr_end != outer->hdr_len ||
+		    d[IPV4_PROTO_OFF] != esp_proto(s))
+			return XDPSEC_CNT_DROP_ESP_MALFORMED;
+		*nh_off = IPV4_PROTO_OFF;
+	} else if (ipv6_walk_to(d, hdr_end, esp_proto(s), nh_off, &frag)) {
+		return XDPSEC_CNT_DROP_ESP_MALFORMED;
+	}
+
+	/* RFC 4303 3.4.1: ESP is processed on reassembled packets only. */
+	return frag ? XDPSEC_CNT_DROP_FRAGMENT : XDPSEC_CNT_OK;
+}
+
+/*
+ * Puts the IP header back in front of the upper-layer payload, removing
+ * UDP, ESP and the IV, and restores what the trailer says came next.
+ */
+static int esp_decap_transport(const struct esp_layout *l, uint32_t hdr_end,
+			       uint32_t nh_off, uint32_t payload_len,
+			       uint8_t next_hdr, struct pkt *p)
+{
+	uint8_t *start = l->data - hdr_end;
+
+	/* RFC 4303 2.6: dummy packets are discarded without further ado. */
+	if (next_hdr == XDPSEC_IPPROTO_NONE)
+		return XDPSEC_CNT_DROP_DUMMY;
+
+	memmove(start, p->data, hdr_end);
+	ip_hdr_update(start, nh_off, next_hdr, hdr_end + payload_len);
+	pkt_set(p, start, hdr_end + payload_len);
+	return XDPSEC_CNT_OK;
+}
+
 int esp_decap(const struct esp_sa *sa, uint64_t seq, struct pkt *p,
 	      uint32_t esp_off)
 {
-	uint8_t aad[ESP_AAD_MAX], nonce[AEAD_NONCE_LEN];
-	uint8_t *buf_start, *buf_end, *esph, *iv, *ct;
-	uint32_t ct_len, payload_len;
-	struct ip_info outer, inner;
+	uint32_t payload_len, hdr_end, nh_off = 0;
+	struct esp_shape s;
+	struct esp_layout l;
+	struct ip_info outer;
 	uint8_t next_hdr;
-	size_t aad_len;
 	int ret;
 
-	if (!esp_sa_usable(sa))
+	if (!esp_shape_get(sa, &s))
 		return XDPSEC_CNT_DROP_NO_SA;
-
-	buf_start = p->data - p->headroom;
-	buf_end = p->data + p->len + p->tailroom;
 
 	/*
 	 * The outer length field is the packet's end: a short frame may
@@ -497,39 +1370,28 @@ int esp_decap(const struct esp_sa *sa, uint64_t seq, struct pkt *p,
 	if (ip_parse(p->data, p->len, &outer))
 		return XDPSEC_CNT_DROP_ESP_MALFORMED;
 
-	if (esp_off < outer.hdr_len ||
-	    (uint64_t)esp_off + ESP_HDR_LEN + AEAD_IV_LEN + ESP_TRAILER_LEN +
-			    ESP_ICV_LEN > outer.len)
-		return XDPSEC_CNT_DROP_ESP_MALFORMED;
-
-	esph = p->data + esp_off;
-	iv = esph + ESP_HDR_LEN;
-	ct = iv + AEAD_IV_LEN;
-	ct_len = outer.len - esp_off - ESP_HDR_LEN - AEAD_IV_LEN - ESP_ICV_LEN;
-
-	/* RFC 4303 2.4: payload, padding and trailer end 4-byte aligned. */
-	if (ct_len % ESP_ALIGN)
-		return XDPSEC_CNT_DROP_ESP_MALFORMED;
-
-	aad_len = esp_aad(sa, esph, seq, aad);
-	esp_nonce(sa, iv, nonce);
-
-	if (aead_open(sa->aead, nonce, aad, aad_len, ct, ct_len, ct + ct_len))
-		return XDPSEC_CNT_DROP_AUTH;
-
-	ret = esp_check_trailer(ct, ct_len, &payload_len, &next_hdr);
+	ret = esp_layout_in(&s, p->data, &outer, esp_off, &l);
 	if (ret)
 		return ret;
 
-	ret = esp_check_inner(next_hdr, ct, payload_len, &inner);
+	hdr_end = esp_off - s.udp_len;
+	if (sa->mode == XDPSEC_MODE_TRANSPORT) {
+		ret = esp_transport_hdr(&s, p->data, &outer, hdr_end, &nh_off);
+		if (ret)
+			return ret;
+	}
+
+	ret = esp_unprotect(sa, &s, seq, &l);
 	if (ret)
 		return ret;
 
-	esp_ecn_decap(outer.tos, ct, &inner);
+	ret = esp_check_trailer(l.data, l.data_len, &payload_len, &next_hdr);
+	if (ret)
+		return ret;
 
-	p->data = ct;
-	p->len = inner.len;
-	p->headroom = ct - buf_start;
-	p->tailroom = buf_end - (ct + inner.len);
-	return XDPSEC_CNT_OK;
+	if (sa->mode == XDPSEC_MODE_TUNNEL)
+		return esp_decap_tunnel(&outer, &l, payload_len, next_hdr, p);
+
+	return esp_decap_transport(&l, hdr_end, nh_off, payload_len, next_hdr,
+				   p);
 }

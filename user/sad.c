@@ -34,42 +34,43 @@ int sad_init(struct sad *db, int sad_fd, int spi_fd, int state_fd,
 
 static void sa_free(struct sa *sa)
 {
-	if (sa->esp) {
-		for (unsigned int i = 0; i < sa->n_workers; i++)
-			aead_free(sa->esp[i].aead);
-		free(sa->esp);
+	for (unsigned int i = 0; i < sa->n_workers; i++) {
+		if (sa->esp)
+			esp_sa_fini(&sa->esp[i]);
+		if (sa->ah)
+			ah_sa_fini(&sa->ah[i]);
 	}
+	free(sa->esp);
+	free(sa->ah);
 	pthread_spin_destroy(&sa->replay_lock);
 	OPENSSL_cleanse(sa, sizeof(*sa));
 	free(sa);
 }
 
+/* Pre-keyed contexts, one per worker, so no worker ever shares one. */
 static int sa_key_contexts(struct sa *sa, unsigned int n_workers)
 {
-	const struct aead_info *info = aead_info(sa->pub.alg);
-	struct esp_sa tmpl = {
-		.spi = sa->pub.spi,
-		.mode = sa->pub.mode,
-		.family = sa->pub.family,
-		.flags = sa->pub.flags,
-		.icv_len = info->icv_len,
-		.src = sa->pub.src,
-		.dst = sa->pub.dst,
-	};
+	bool ah = sa->pub.proto == XDPSEC_IPPROTO_AH;
+	int ret;
 
-	memcpy(tmpl.salt, sa->key + info->key_len, AEAD_SALT_LEN);
-	sa->esp = calloc(n_workers, sizeof(*sa->esp));
-	if (!sa->esp)
+	if (ah)
+		sa->ah = calloc(n_workers, sizeof(*sa->ah));
+	else
+		sa->esp = calloc(n_workers, sizeof(*sa->esp));
+	if (!sa->ah && !sa->esp)
 		return -ENOMEM;
-	sa->n_workers = n_workers;
 
 	for (unsigned int i = 0; i < n_workers; i++) {
-		sa->esp[i] = tmpl;
-		sa->esp[i].aead = aead_new(sa->pub.alg, sa->key);
-		if (!sa->esp[i].aead)
-			return -ENOMEM;
+		if (ah)
+			ret = ah_sa_init(&sa->ah[i], &sa->pub, sa->key,
+					 sa->key_len);
+		else
+			ret = esp_sa_init(&sa->esp[i], &sa->pub, sa->key,
+					  sa->key_len);
+		if (ret)
+			return ret;
+		sa->n_workers = i + 1;
 	}
-	OPENSSL_cleanse(&tmpl, sizeof(tmpl));
 	return 0;
 }
 

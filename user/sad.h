@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ah.h"
 #include "config.h"
 #include "esp.h"
 #include "replay.h"
@@ -22,10 +23,11 @@ struct sa {
 	bool from_config;		/* loaded from the file, not the CLI */
 	int exhausted;			/* outbound: no sequence numbers left */
 	struct xdpsec_sa pub;		/* copy of the map entry */
-	uint8_t key[AEAD_KEY_MAX + AEAD_SALT_LEN];
+	uint8_t key[CONFIG_KEY_MAX];
 	size_t key_len;
 	unsigned int n_workers;
-	struct esp_sa *esp;		/* one per worker, each keyed */
+	struct esp_sa *esp;		/* ESP: one per worker, each keyed */
+	struct ah_sa *ah;		/* AH: likewise */
 	pthread_spinlock_t replay_lock;	/* inbound: one writer at a time */
 	struct replay replay;
 };

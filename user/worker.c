@@ -129,14 +129,55 @@ static int replay_commit(struct worker *w, struct sa *sa, uint64_t seq)
 	return reason;
 }
 
-static int esp_in_sa(struct worker *w, struct sa *sa,
-		     const struct xdpsec_meta *m, struct pkt *p)
+/* ESP or AH, whichever the SA speaks: the header's SPI and sequence. */
+static int sa_peek(struct sa *sa, const struct pkt *p, uint32_t off,
+		   uint32_t *spi, uint32_t *seq_lo)
 {
-	uint32_t esp_off = m->l4_off - m->l3_off, spi, seq_lo;
+	uint8_t next_hdr;
+
+	if (sa->ah)
+		return ah_peek(p, off, spi, seq_lo, &next_hdr);
+	return esp_peek(p, off, spi, seq_lo);
+}
+
+static int sa_decap(struct worker *w, struct sa *sa, uint64_t seq,
+		    struct pkt *p, uint32_t off)
+{
+	if (sa->ah)
+		return ah_decap(&sa->ah[w->id], seq, p, off);
+	return esp_decap(&sa->esp[w->id], seq, p, off);
+}
+
+/* The exact length p will have once protected. */
+static uint32_t sa_encap_len(struct worker *w, struct sa *sa,
+			     const struct pkt *p)
+{
+	if (sa->ah)
+		return ah_encap_len(&sa->ah[w->id], p->len);
+	return esp_encap_len_pkt(&sa->esp[w->id], p);
+}
+
+static int sa_encap(struct worker *w, struct sa *sa, uint64_t seq,
+		    struct pkt *p)
+{
+	if (sa->ah)
+		return ah_encap(&sa->ah[w->id], seq, p);
+	return esp_encap(&sa->esp[w->id], seq, p);
+}
+
+/*
+ * Inbound ESP or AH (RFC 4303 3.4, RFC 4302 3.4): sequence number, replay
+ * check, integrity check and decryption, replay window update, and the
+ * check of what was inside against the SA's selectors.
+ */
+static int ipsec_in_sa(struct worker *w, struct sa *sa,
+		       const struct xdpsec_meta *m, struct pkt *p)
+{
+	uint32_t off = m->l4_off - m->l3_off, spi, seq_lo;
 	uint64_t seq;
 	int reason;
 
-	reason = esp_peek(p, esp_off, &spi, &seq_lo);
+	reason = sa_peek(sa, p, off, &spi, &seq_lo);
 	if (reason)
 		return reason;
 	if (spi != sa->pub.spi)
@@ -149,7 +190,7 @@ static int esp_in_sa(struct worker *w, struct sa *sa,
 	if (reason)
 		return reason;
 
-	reason = esp_decap(&sa->esp[w->id], seq, p, esp_off);
+	reason = sa_decap(w, sa, seq, p, off);
 	if (reason)
 		return reason;
 	reason = replay_commit(w, sa, seq);
@@ -158,33 +199,42 @@ static int esp_in_sa(struct worker *w, struct sa *sa,
 
 	if (!worker_sel_ok(sa, p))
 		return XDPSEC_CNT_DROP_SELECTOR;
-	if (!ip_forward_ttl(p))
-		return XDPSEC_CNT_DROP_TTL;
 	sa_account(w, sa, p->len);
-	worker_count(w, XDPSEC_CNT_ESP_DECRYPTED);
+	worker_count(w, sa->ah ? XDPSEC_CNT_AH_VERIFIED :
+				 XDPSEC_CNT_ESP_DECRYPTED);
 	return XDPSEC_CNT_OK;
 }
 
-static int worker_esp_in(struct worker *w, const struct xdpsec_meta *m,
-			 struct pkt *p, struct nh_hop *hop)
+static int worker_ipsec_in(struct worker *w, const struct xdpsec_meta *m,
+			   struct pkt *p, struct nh_hop *hop)
 {
 	struct sa *sa = sad_get(&w->d->sad, m->sa_idx);
 	struct ip_fields f;
 	int reason;
 
-	if (!sa || sa->pub.dir != XDPSEC_DIR_IN)
+	if (!sa || sa->pub.dir != XDPSEC_DIR_IN ||
+	    (m->kind == XDPSEC_META_AH_IN) != !!sa->ah)
 		return XDPSEC_CNT_DROP_SA_DEAD;
 	if (sa_hard_reached(sa, &w->d->sad.state[sa->idx]))
 		return XDPSEC_CNT_DROP_EXPIRED;
-	reason = esp_in_sa(w, sa, m, p);
+	reason = ipsec_in_sa(w, sa, m, p);
 	if (reason) {
 		sa_count_drop(w, sa, reason);
 		return reason;
 	}
+
 	/* The inner packet goes where the kernel routes its destination. */
 	if (ip_parse(p, &f))
 		return XDPSEC_CNT_DROP_ESP_MALFORMED;
-	return nh_lookup(w->nh, f.family, f.dst, hop);
+	reason = nh_lookup(w->nh, f.family, f.dst, hop);
+	if (reason)
+		return reason;
+	if (hop->local) {
+		worker_count(w, XDPSEC_CNT_LOCAL_DELIVERED);
+		return XDPSEC_CNT_OK;
+	}
+	/* Forwarding it on makes us a router for the inner packet. */
+	return ip_forward_ttl(p) ? XDPSEC_CNT_OK : XDPSEC_CNT_DROP_TTL;
 }
 
 /* Hands out the next sequence number; 0 once the space is used up. */
@@ -210,7 +260,6 @@ static int worker_protect(struct worker *w, const struct xdpsec_meta *m,
 			  struct pkt *p, struct nh_hop *hop, unsigned int *queue)
 {
 	struct sa *sa = sad_get(&w->d->sad, m->sa_idx);
-	struct esp_sa *esp;
 	struct ip_fields f;
 	uint64_t seq;
 	int reason;
@@ -219,7 +268,6 @@ static int worker_protect(struct worker *w, const struct xdpsec_meta *m,
 		return XDPSEC_CNT_DROP_SA_DEAD;
 	if (sa_hard_reached(sa, &w->d->sad.state[sa->idx]))
 		return XDPSEC_CNT_DROP_EXPIRED;
-	esp = &sa->esp[w->id];
 	if (ip_parse(p, &f))
 		return XDPSEC_CNT_DROP_MALFORMED;
 	/* Ethernet may pad short frames: the IP length is the truth. */
@@ -234,20 +282,22 @@ static int worker_protect(struct worker *w, const struct xdpsec_meta *m,
 	reason = nh_lookup(w->nh, sa->pub.family, sa->pub.dst.v6, hop);
 	if (reason)
 		return reason;
-	if (esp_encap_len(esp, p->len) > hop->mtu)
+	if (sa_encap_len(w, sa, p) > hop->mtu)
 		return XDPSEC_CNT_DROP_TOO_BIG;
-	if (!ip_forward_ttl(p))
+	/* The host's own packets are sent, not forwarded. */
+	if (!w->xsk->iface->host && !ip_forward_ttl(p))
 		return XDPSEC_CNT_DROP_TTL;
 
 	seq = esp_out_seq(w, sa);
 	if (!seq)
 		return XDPSEC_CNT_DROP_SEQ_EXHAUSTED;
-	reason = esp_encap(esp, seq, p);
+	reason = sa_encap(w, sa, seq, p);
 	if (reason)
 		return reason;
 
 	sa_account(w, sa, f.len);
-	worker_count(w, XDPSEC_CNT_ESP_ENCRYPTED);
+	worker_count(w, sa->ah ? XDPSEC_CNT_AH_PROTECTED :
+				 XDPSEC_CNT_ESP_ENCRYPTED);
 	/*
 	 * All of an SA's packets leave on one queue, so the peer receives
 	 * them on one queue, in order: spread over several workers they
@@ -308,8 +358,8 @@ static int worker_frame(struct worker *w, uint64_t addr, uint32_t len,
 	p.headroom = off + meta.l3_off;
 	p.tailroom = XSK_FRAME_SIZE - off - len;
 
-	if (meta.kind == XDPSEC_META_ESP_IN)
-		reason = worker_esp_in(w, &meta, &p, &hop);
+	if (meta.kind == XDPSEC_META_ESP_IN || meta.kind == XDPSEC_META_AH_IN)
+		reason = worker_ipsec_in(w, &meta, &p, &hop);
 	else if (meta.kind == XDPSEC_META_PROTECT)
 		reason = worker_protect(w, &meta, &p, &hop, &queue);
 	else

@@ -41,6 +41,8 @@ enum {
 	SYNC_WAIT_US = 1000,
 	SYNC_MAX_WAITS = 5000,	/* five seconds, then give up loudly */
 	TICK_MS = 250,
+	XSK_BUSY_RETRIES = 50,
+	XSK_BUSY_WAIT_US = 100000,
 };
 
 static const char usage[] =
@@ -160,32 +162,81 @@ static unsigned int iface_queues(const char *name)
 	return n ? n : 1;
 }
 
+static int iface_add(struct daemon *d, const char *name, bool host)
+{
+	struct iface *ifc = &d->ifaces[d->n_ifaces];
+	struct xdpsec_iface val = { .slot = d->n_ifaces };
+
+	if (d->n_ifaces == XDPSEC_MAX_IFACES)
+		return -E2BIG;
+	snprintf(ifc->name, sizeof(ifc->name), "%.*s", IF_NAMESIZE - 1, name);
+	ifc->ifindex = if_nametoindex(ifc->name);
+	if (!ifc->ifindex) {
+		log_err("interface %s: %s", ifc->name, strerror(errno));
+		return -ENODEV;
+	}
+	ifc->slot = d->n_ifaces;
+	ifc->host = host;
+	ifc->n_queues = iface_queues(ifc->name);
+	ifc->xsks = calloc(ifc->n_queues, sizeof(*ifc->xsks));
+	if (!ifc->xsks)
+		return -ENOMEM;
+	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.ifaces),
+				&ifc->ifindex, &val, BPF_ANY))
+		return -errno;
+	d->n_ifaces++;
+	d->n_workers += ifc->n_queues;
+	return 0;
+}
+
+/* The veth pair that carries this host's own protected traffic. */
+static int host_setup(struct daemon *d)
+{
+	const struct daemon_conf *c = &d->cfg.daemon;
+	int ret;
+
+	ret = host_if_setup(&d->host, c->host_if, c->host_mtu);
+	if (ret) {
+		log_err("host interface %s: %s", c->host_if, strerror(-ret));
+		return ret;
+	}
+	log_info("host interface %s (MTU %u): protected routes in table %d",
+		 d->host.name, c->host_mtu, HOST_TABLE);
+	return iface_add(d, d->host.peer, true);
+}
+
+/* Routes every protected destination into the host interface. */
+static void host_routes(struct daemon *d)
+{
+	if (!d->host.ifindex)
+		return;
+	for (size_t i = 0; i < d->spd.n; i++) {
+		const struct xdpsec_policy *p = &d->spd.entries[i].conf.pol;
+		int ret;
+
+		if (p->dir != XDPSEC_DIR_OUT || p->action != XDPSEC_ACT_PROTECT)
+			continue;
+		ret = host_route_add(&d->host, p->sel.family, &p->sel.dst,
+				     p->sel.dst_plen);
+		if (ret)
+			log_warn("host route for policy %s: %s",
+				 d->spd.entries[i].conf.name, strerror(-ret));
+	}
+}
+
 static int ifaces_setup(struct daemon *d)
 {
-	int fd = bpf_map__fd(d->skel->maps.ifaces);
+	int ret;
 
 	for (unsigned int i = 0; i < d->cfg.daemon.n_ifaces; i++) {
-		struct iface *ifc = &d->ifaces[i];
-		struct xdpsec_iface val = { .slot = i };
-
-		_Static_assert(sizeof(ifc->name) ==
-				       sizeof(d->cfg.daemon.ifaces[i]),
-			       "interface names");
-		memcpy(ifc->name, d->cfg.daemon.ifaces[i], sizeof(ifc->name));
-		ifc->ifindex = if_nametoindex(ifc->name);
-		if (!ifc->ifindex) {
-			log_err("interface %s: %s", ifc->name, strerror(errno));
-			return -ENODEV;
-		}
-		ifc->slot = i;
-		ifc->n_queues = iface_queues(ifc->name);
-		ifc->xsks = calloc(ifc->n_queues, sizeof(*ifc->xsks));
-		if (!ifc->xsks)
-			return -ENOMEM;
-		if (bpf_map_update_elem(fd, &ifc->ifindex, &val, BPF_ANY))
-			return -errno;
-		d->n_ifaces++;
-		d->n_workers += ifc->n_queues;
+		ret = iface_add(d, d->cfg.daemon.ifaces[i], false);
+		if (ret)
+			return ret;
+	}
+	if (d->cfg.daemon.host_if[0]) {
+		ret = host_setup(d);
+		if (ret)
+			return ret;
 	}
 	if (d->n_workers > XDPSEC_MAX_WORKERS) {
 		log_err("%u RX queues in all; at most %d are supported",
@@ -193,6 +244,24 @@ static int ifaces_setup(struct daemon *d)
 		return -E2BIG;
 	}
 	return 0;
+}
+
+/*
+ * The kernel frees a closed socket's UMEM binding from a work queue, so a
+ * daemon restarted at once may find the queue still busy for a moment.
+ */
+static int xsk_open_retry(struct daemon *d, struct iface *ifc, unsigned int q,
+			  int map_fd)
+{
+	int err;
+
+	for (int i = 0; i < XSK_BUSY_RETRIES; i++) {
+		err = xsk_open(&ifc->xsks[q], &d->umem, ifc, q, map_fd);
+		if (err != -EBUSY)
+			break;
+		usleep(XSK_BUSY_WAIT_US);
+	}
+	return err;
 }
 
 static int sockets_open(struct daemon *d)
@@ -209,7 +278,7 @@ static int sockets_open(struct daemon *d)
 		struct iface *ifc = &d->ifaces[i];
 
 		for (unsigned int q = 0; q < ifc->n_queues; q++) {
-			err = xsk_open(&ifc->xsks[q], &d->umem, ifc, q, map_fd);
+			err = xsk_open_retry(d, ifc, q, map_fd);
 			if (err) {
 				log_err("AF_XDP socket on %s queue %u: %s",
 					ifc->name, q, strerror(-err));
@@ -412,6 +481,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		config_free(&cfg);
 		return ret;
 	}
+	host_routes(d);
 	d->cfg.daemon.default_action = cfg.daemon.default_action;
 	d->cfg.daemon.replay_window = cfg.daemon.replay_window;
 	log_set_level(cfg.daemon.log_level);
@@ -587,9 +657,13 @@ static int daemon_setup(struct daemon *d)
 		return ret;
 	}
 	config_forget_sas(&d->cfg);
+	host_routes(d);
 	ret = nh_table_new(&d->nh);
 	for (unsigned int i = 0; !ret && i < d->n_ifaces; i++)
 		ret = nh_table_add_iface(d->nh, d->ifaces[i].ifindex);
+	if (!ret && d->host.ifindex)
+		ret = nh_table_set_local(d->nh, d->host.peer_ifindex,
+					 d->host.mac);
 	if (!ret)
 		ret = nh_table_start(d->nh);
 	if (!ret)
@@ -619,6 +693,11 @@ static int detach_all(struct daemon *d)
 			continue;
 		}
 		log_info("%s: XDP program removed", name);
+	}
+	if (d->cfg.daemon.host_if[0]) {
+		host_routes_flush();
+		if (host_if_delete(d->cfg.daemon.host_if))
+			log_warn("%s: cannot delete", d->cfg.daemon.host_if);
 	}
 	if (!bpffs_ensure())
 		pins_remove(d->pin_path);

@@ -31,6 +31,7 @@ struct iface {
 	uint32_t slot;
 	unsigned int n_queues;
 	uint32_t xdp_flags;		/* how the program is attached */
+	bool host;			/* the far end of the host interface */
 	bool attached;
 	struct xsk **xsks;		/* one per queue */
 };

@@ -29,6 +29,14 @@ static const char key256_hex[] =
 	"20212223242526272829 2a2b2c2d2e2f\n"
 	"  b0b1b2b3  \n";
 
+/* Key files keys/kN.key of these lengths hold key_byte(N, 0..N-1). */
+static const size_t key_lens[] = { 20, 32, 36, 48, 64, 80, 96, 101 };
+
+static uint8_t key_byte(size_t len, size_t i)
+{
+	return (uint8_t)(len * 31 + i * 7);
+}
+
 static int write_file(const char *name, const char *text, mode_t mode)
 {
 	char path[PATH_MAX];
@@ -55,6 +63,26 @@ static int rm_entry(const char *path, const struct stat *st, int type,
 	return remove(path);
 }
 
+static int write_keys(void)
+{
+	char name[32], hex[2 * CONFIG_KEY_MAX + 16];
+	size_t len, off;
+
+	for (size_t k = 0; k < sizeof(key_lens) / sizeof(key_lens[0]); k++) {
+		len = key_lens[k];
+		off = 0;
+		for (size_t i = 0; i < len && off + 3 < sizeof(hex); i++)
+			off += snprintf(hex + off, sizeof(hex) - off, "%02x%s",
+					key_byte(len, i),
+					i % 16 == 15 ? "\n" : "");
+		snprintf(hex + off, sizeof(hex) - off, "\n");
+		snprintf(name, sizeof(name), "keys/k%zu.key", len);
+		if (write_file(name, hex, 0600))
+			return -EIO;
+	}
+	return 0;
+}
+
 static int setup(void)
 {
 	char path[PATH_MAX];
@@ -74,7 +102,7 @@ static int setup(void)
 	    write_file("keys/odd.key",
 		       "000102030405060708090a0b0c0d0e0fa0a1a2a\n", 0600))
 		return -EIO;
-	return 0;
+	return write_keys();
 }
 
 static void teardown(void)
@@ -163,7 +191,7 @@ static bool addr_is(const struct xdpsec_addr *a, int family, const char *s)
 /* Decodes hex text independently of the parser, skipping blanks. */
 static bool key_is(const struct sa_conf *sa, const char *hex)
 {
-	uint8_t want[AEAD_KEY_MAX + AEAD_SALT_LEN];
+	uint8_t want[CONFIG_KEY_MAX];
 	char digits[2 * sizeof(want) + 1];
 	size_t n = 0, d = 0;
 	unsigned int v;
@@ -179,6 +207,17 @@ static bool key_is(const struct sa_conf *sa, const char *hex)
 		want[n++] = v;
 	}
 	return n == sa->key_len && !memcmp(sa->key, want, n);
+}
+
+/* The key of keys/kN.key. */
+static bool key_pattern_is(const struct sa_conf *sa, size_t len)
+{
+	if (sa->key_len != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (sa->key[i] != key_byte(len, i))
+			return false;
+	return true;
 }
 
 static void check_daemon(const struct daemon_conf *d)
@@ -340,6 +379,199 @@ static void test_no_daemon(void)
 	config_free(&cfg);
 }
 
+/* The keys of the whole data plane: AH, transport mode, NAT-T, lifetimes. */
+static const char dataplane_conf[] =
+	"[sa cbc-out]\n"						/* 1 */
+	"dir = out\n"							/* 2 */
+	"spi = 0x2000\n"						/* 3 */
+	"mode = transport\n"						/* 4 */
+	"src = 192.0.2.1\n"						/* 5 */
+	"dst = 198.51.100.1\n"						/* 6 */
+	"alg = aes-cbc-256\n"						/* 7 */
+	"integ = sha512\n"						/* 8 */
+	"key_file = keys/k96.key\n"					/* 9 */
+	"encap = yes\n"							/* 10 */
+	"encap_dport = 4501\n"						/* 11 */
+	"soft_bytes = 512M\n"						/* 12 */
+	"hard_bytes = 1G\n"						/* 13 */
+	"soft_packets = 1000000\n"					/* 14 */
+	"hard_packets = 2000000\n"					/* 15 */
+	"soft_seconds = 45m\n"						/* 16 */
+	"hard_seconds = 1h\n"						/* 17 */
+	"esn = yes\n"							/* 18 */
+	"\n"								/* 19 */
+	"[sa esp-in]\n"							/* 20 */
+	"dir = in\n"							/* 21 */
+	"spi = 0x3000\n"						/* 22 */
+	"src = 198.51.100.1\n"						/* 23 */
+	"dst = 192.0.2.1\n"						/* 24 */
+	"sel_src = 10.2.0.0/16\n"					/* 25 */
+	"sel_dst = 10.1.0.0/16\n"					/* 26 */
+	"alg = chacha20-poly1305\n"					/* 27 */
+	"key_file = keys/k36.key\n"					/* 28 */
+	"tfc_pad = 1500\n"						/* 29 */
+	"hard_bytes = 4096\n"						/* 30 */
+	"soft_seconds = 1d\n"						/* 31 */
+	"\n"								/* 32 */
+	"; Same SPI as esp-in: inbound SAs are told apart by protocol too.\n"
+	"[sa ah-in]\n"							/* 34 */
+	"proto = ah\n"							/* 35 */
+	"dir = in\n"							/* 36 */
+	"spi = 0x3000\n"						/* 37 */
+	"mode = transport\n"						/* 38 */
+	"sel_dst = 2001:db8::1/128\n"					/* 39 */
+	"src = 2001:db8::2\n"						/* 40 */
+	"dst = 2001:db8::1\n"						/* 41 */
+	"sel_proto = icmpv6\n"						/* 42 */
+	"integ = hmac-sha384-192\n"					/* 43 */
+	"alg = none\n"							/* 44 */
+	"key_file = keys/k48.key\n"					/* 45 */
+	"\n"								/* 46 */
+	"[sa null-out]\n"						/* 47 */
+	"dir = out\n"							/* 48 */
+	"spi = 0x4000\n"						/* 49 */
+	"src = 192.0.2.1\n"						/* 50 */
+	"dst = 198.51.100.1\n"						/* 51 */
+	"sel_src = 10.1.0.0/16\n"					/* 52 */
+	"sel_dst = 10.2.0.0/16\n"					/* 53 */
+	"alg = null\n"							/* 54 */
+	"integ = hmac-sha256-128\n"					/* 55 */
+	"key_file = keys/k32.key\n"					/* 56 */
+	"replay_window = 64\n"						/* 57 */
+	"encap = no\n"							/* 58 */
+	"soft_packets = 5\n"						/* 59 */
+	"hard_packets = 0   # no limit: any soft limit goes\n"		/* 60 */
+	"\n"								/* 61 */
+	"[policy ah-in]\n"						/* 62 */
+	"dir = in\n"							/* 63 */
+	"src = 2001:db8::2/128\n"					/* 64 */
+	"dst = 2001:db8::1/128\n"					/* 65 */
+	"action = protect\n"						/* 66 */
+	"sa = ah-in\n";							/* 67 */
+
+static bool sel_is(const struct xdpsec_sel *sel, int family, const char *src,
+		   unsigned int src_plen, const char *dst,
+		   unsigned int dst_plen)
+{
+	return sel->family == (family == AF_INET ? XDPSEC_AF_INET :
+						   XDPSEC_AF_INET6) &&
+	       addr_is(&sel->src, family, src) && sel->src_plen == src_plen &&
+	       addr_is(&sel->dst, family, dst) && sel->dst_plen == dst_plen;
+}
+
+static void check_cbc_out(const struct sa_conf *c)
+{
+	const struct xdpsec_sa *sa = &c->sa;
+
+	CHECK(!strcmp(c->name, "cbc-out") && c->line == 1, "cbc-out");
+	CHECK(sa->proto == XDPSEC_IPPROTO_ESP, "cbc proto %u", sa->proto);
+	CHECK(sa->mode == XDPSEC_MODE_TRANSPORT, "cbc mode %u", sa->mode);
+	CHECK(sa->alg == XDPSEC_ALG_AES_CBC_256, "cbc alg %u", sa->alg);
+	CHECK(sa->integ == XDPSEC_INTEG_HMAC_SHA512_256, "cbc integ %u",
+	      sa->integ);
+	CHECK(sa->flags == (XDPSEC_SA_F_ESN | XDPSEC_SA_F_UDP_ENCAP),
+	      "cbc flags 0x%x", sa->flags);
+	CHECK(sa->encap_sport == 4500 && sa->encap_dport == 4501,
+	      "cbc encap ports %u %u", sa->encap_sport, sa->encap_dport);
+	CHECK(sa->tfc_pad == 0, "cbc tfc_pad %u", sa->tfc_pad);
+	CHECK(sel_is(&sa->sel, AF_INET, "192.0.2.1", 32, "198.51.100.1", 32),
+	      "transport selectors default to the hosts");
+	CHECK(sa->soft.bytes == 512ull << 20 && sa->hard.bytes == 1ull << 30,
+	      "cbc bytes %llu %llu", (unsigned long long)sa->soft.bytes,
+	      (unsigned long long)sa->hard.bytes);
+	CHECK(sa->soft.packets == 1000000 && sa->hard.packets == 2000000,
+	      "cbc packets");
+	CHECK(sa->soft.seconds == 2700 && sa->hard.seconds == 3600,
+	      "cbc seconds %llu %llu", (unsigned long long)sa->soft.seconds,
+	      (unsigned long long)sa->hard.seconds);
+	CHECK(key_pattern_is(c, 96), "cbc key (%zu)", c->key_len);
+}
+
+static void check_esp_in(const struct sa_conf *c)
+{
+	const struct xdpsec_sa *sa = &c->sa;
+
+	CHECK(sa->alg == XDPSEC_ALG_CHACHA20_POLY1305, "chacha alg %u",
+	      sa->alg);
+	CHECK(sa->integ == XDPSEC_INTEG_NONE, "chacha integ %u", sa->integ);
+	CHECK(sa->mode == XDPSEC_MODE_TUNNEL, "chacha mode");
+	CHECK(sa->flags == 0 && sa->encap_sport == 0 && sa->encap_dport == 0,
+	      "no encap: flags 0x%x ports %u %u", sa->flags, sa->encap_sport,
+	      sa->encap_dport);
+	CHECK(sa->tfc_pad == 1500, "tfc_pad %u", sa->tfc_pad);
+	CHECK(sa->hard.bytes == 4096 && sa->hard.packets == 0 &&
+		      sa->hard.seconds == 0,
+	      "chacha hard");
+	CHECK(sa->soft.seconds == 86400 && sa->soft.bytes == 0,
+	      "chacha soft seconds %llu", (unsigned long long)sa->soft.seconds);
+	CHECK(sel_is(&sa->sel, AF_INET, "10.2.0.0", 16, "10.1.0.0", 16),
+	      "tunnel selectors as given");
+	CHECK(key_pattern_is(c, 36), "chacha key (%zu)", c->key_len);
+}
+
+static void check_ah_in(const struct sa_conf *c)
+{
+	const struct xdpsec_sa *sa = &c->sa;
+
+	CHECK(!strcmp(c->name, "ah-in") && c->line == 34, "ah-in line %d",
+	      c->line);
+	CHECK(sa->proto == XDPSEC_IPPROTO_AH, "ah proto %u", sa->proto);
+	CHECK(sa->alg == XDPSEC_ALG_NONE, "ah alg %u", sa->alg);
+	CHECK(sa->integ == XDPSEC_INTEG_HMAC_SHA384_192, "ah integ %u",
+	      sa->integ);
+	CHECK(sa->spi == 0x3000 && sa->dir == XDPSEC_DIR_IN, "ah spi/dir");
+	CHECK(sa->mode == XDPSEC_MODE_TRANSPORT, "ah mode");
+	CHECK(sel_is(&sa->sel, AF_INET6, "2001:db8::2", 128, "2001:db8::1",
+		     128),
+	      "ah selectors: one defaulted, one given");
+	CHECK(sa->sel.proto == XDPSEC_IPPROTO_ICMPV6, "ah sel_proto");
+	CHECK(sa->replay_window == XDPSEC_REPLAY_DEFAULT, "ah replay %u",
+	      sa->replay_window);
+	CHECK(key_pattern_is(c, 48), "ah key (%zu)", c->key_len);
+}
+
+static void check_null_out(const struct sa_conf *c)
+{
+	const struct xdpsec_sa *sa = &c->sa;
+
+	CHECK(sa->alg == XDPSEC_ALG_NULL, "null alg %u", sa->alg);
+	CHECK(sa->integ == XDPSEC_INTEG_HMAC_SHA256_128, "null integ %u",
+	      sa->integ);
+	CHECK(sa->replay_window == 64, "null replay %u", sa->replay_window);
+	CHECK(sa->flags == 0 && sa->encap_sport == 0, "encap = no");
+	CHECK(sa->soft.packets == 5 && sa->hard.packets == 0,
+	      "soft limit under no hard limit");
+	CHECK(key_pattern_is(c, 32), "null key (%zu)", c->key_len);
+}
+
+static void test_dataplane(void)
+{
+	char err[CONFIG_ERR_MAX] = "", path[PATH_MAX];
+	struct config cfg;
+	int rc;
+
+	CHECK(!write_file("dataplane.conf", dataplane_conf, 0644),
+	      "write dataplane.conf");
+	conf_path("dataplane.conf", path, sizeof(path));
+	rc = config_load(path, &cfg, err, sizeof(err));
+	CHECK(rc == 0, "dataplane.conf: %d %s", rc, err);
+	if (rc)
+		return;
+	CHECK(cfg.n_sas == 4 && cfg.n_policies == 1,
+	      "dataplane: %zu SAs, %zu policies", cfg.n_sas, cfg.n_policies);
+	if (cfg.n_sas == 4) {
+		check_cbc_out(&cfg.sas[0]);
+		check_esp_in(&cfg.sas[1]);
+		check_ah_in(&cfg.sas[2]);
+		check_null_out(&cfg.sas[3]);
+	}
+	if (cfg.n_policies == 1)
+		CHECK(!strcmp(cfg.policies[0].sa_name, "ah-in") &&
+			      cfg.policies[0].pol.action == XDPSEC_ACT_PROTECT,
+		      "a protect policy names an AH SA");
+	config_free(&cfg);
+}
+
 #define SA_HEAD(name, spi)						\
 	"[sa " name "]\n"	/* 1 */					\
 	"dir = out\n"		/* 2 */					\
@@ -405,10 +637,11 @@ static const struct bad_case bad_cases[] = {
 	  { "null", "refused" } },
 	{ "unknown alg", SA_HEAD("a", "300") "alg = aes-cbc\n", 8,
 	  { "aes-cbc", "unknown" } },
-	{ "ah", SA_OK("a", "300") "proto = ah\n", 10,
-	  { "ah", "not supported yet" } },
-	{ "transport", SA_OK("a", "300") "mode = transport\n", 10,
-	  { "transport", "not supported yet" } },
+	{ "ah with an alg", SA_OK("a", "300") "proto = ah\n", 10,
+	  { "proto ah takes no alg", "none" } },
+	{ "transport with tunnel selectors", SA_OK("a", "300")
+	  "mode = transport\n", 10,
+	  { "mode transport", "sel_src must be src 192.0.2.1/32" } },
 	{ "bad prefix", SA_OK("a", "300") "[sa b]\nsel_src = 10.1.0/16\n", 11,
 	  { "10.1.0/16", "not an IPv4 or IPv6 prefix" } },
 	{ "prefix too long", "[policy q]\ndst = 10.0.0.0/33\n", 2,
@@ -484,6 +717,140 @@ static const struct bad_case bad_cases[] = {
 	{ "priority range", POLICY_HEAD("p") "priority = 65536\n", 5,
 	  { "priority '65536'" } },
 	{ "empty value", "[sa a]\nspi =\n", 2, { "spi has no value" } },
+
+	/* proto, mode */
+	{ "bad proto", "[sa a]\nproto = gre\n", 2,
+	  { "proto 'gre' is invalid", "esp or ah" } },
+	{ "bad mode", "[sa a]\nmode = beet\n", 2,
+	  { "mode 'beet' is invalid", "tunnel or transport" } },
+	{ "ah without integ", "[sa a]\nproto = ah\ndir = in\nspi = 300\n"
+	  "src = 192.0.2.1\ndst = 192.0.2.2\nmode = transport\n"
+	  "key_file = keys/k32.key\n", 1,
+	  { "[sa a] is missing", "integ" } },
+	{ "ah with integ none", "[sa a]\nproto = ah\ninteg = none\n", 3,
+	  { "proto ah needs an integ", "hmac-sha256-128" } },
+	{ "alg before proto ah", "[sa a]\nalg = aes-gcm-128\nproto = ah\n", 3,
+	  { "proto ah takes no alg" } },
+	{ "alg none with esp", SA_HEAD("a", "300") "alg = none\n"
+	  "key_file = keys/k32.key\n", 8,
+	  { "alg none is only for proto ah" } },
+
+	/* alg and integ (RFC 8221) */
+	{ "gcm with integ", SA_OK("a", "300") "integ = hmac-sha256-128\n", 10,
+	  { "aes-gcm-128 is combined mode: integ must not be set" } },
+	{ "integ before gcm", SA_HEAD("a", "300") "integ = sha256\n"
+	  "alg = aes-gcm-256\n", 9, { "aes-gcm-256 is combined mode" } },
+	{ "chacha with integ", SA_HEAD("a", "300") "alg = chacha20-poly1305\n"
+	  "integ = sha384\n", 9,
+	  { "chacha20-poly1305 is combined mode", "integ must not be set" } },
+	{ "gmac with integ", SA_HEAD("a", "300") "alg = aes-gmac-128\n"
+	  "integ = sha512\n", 9,
+	  { "aes-gmac-128", "own integrity", "integ must not be set" } },
+	{ "cbc without integ", SA_HEAD("a", "300") "alg = aes-cbc-128\n"
+	  "key_file = keys/k48.key\n", 8,
+	  { "aes-cbc-128 needs an integ", "hmac-sha256-128" } },
+	{ "cbc with integ none", SA_HEAD("a", "300") "alg = aes-cbc-256\n"
+	  "integ = none\n", 9, { "aes-cbc-256 needs an integ" } },
+	{ "null without integ", SA_HEAD("a", "300") "key_file = keys/k32.key\n"
+	  "alg = null\n", 9,
+	  { "null encryption with no integrity is refused",
+	    "RFC 4303 section 3.2" } },
+	{ "hmac-md5-96", SA_HEAD("a", "300") "alg = aes-cbc-128\n"
+	  "integ = hmac-md5-96\n", 9,
+	  { "hmac-md5-96 is refused", "MUST NOT", "use hmac-sha256-128" } },
+	{ "hmac-sha1-96", SA_HEAD("a", "300") "alg = aes-cbc-128\n"
+	  "integ = hmac-sha1-96\n", 9,
+	  { "hmac-sha1-96 is not supported: use hmac-sha256-128" } },
+	{ "sha1", SA_HEAD("a", "300") "integ = SHA1\n", 8,
+	  { "SHA1 is not supported" } },
+	{ "aes-ctr", SA_HEAD("a", "300") "alg = aes-ctr\n", 8,
+	  { "aes-ctr is not supported" } },
+	{ "unknown integ", SA_HEAD("a", "300") "integ = sha3\n", 8,
+	  { "integ 'sha3' is unknown", "hmac-sha512-256" } },
+	{ "integ as alg", SA_HEAD("a", "300") "alg = hmac-sha256-128\n", 8,
+	  { "integrity algorithm", "integ = hmac-sha256-128" } },
+	{ "alg as integ", SA_HEAD("a", "300") "integ = aes-gmac-256\n", 8,
+	  { "integ aes-gmac-256 is an alg", "alg = aes-gmac-256" } },
+
+	/* key lengths */
+	{ "key file length cbc", SA_HEAD("a", "300") "alg = aes-cbc-256\n"
+	  "integ = hmac-sha256-128\nkey_file = keys/out.key\n", 10,
+	  { "keys/out.key holds 20 bytes",
+	    "aes-cbc-256 + hmac-sha256-128 needs 64 bytes: 32 cipher key + 32 integrity key" } },
+	{ "key file length ah", "[sa a]\nkey_file = keys/k48.key\n"
+	  "proto = ah\ninteg = sha256\n", 2,
+	  { "holds 48 bytes",
+	    "hmac-sha256-128 needs 32 bytes: 32 integrity key" } },
+	{ "key file too large", SA_HEAD("a", "300")
+	  "key_file = keys/k101.key\n", 8,
+	  { "holds 101 bytes", "no transform takes more than 100" } },
+
+	/* UDP encapsulation */
+	{ "ah with encap", "[sa a]\nproto = ah\nencap = yes\n", 3,
+	  { "encap is for ESP only" } },
+	{ "encap before ah", "[sa a]\nencap = yes\nproto = ah\n", 3,
+	  { "encap is for ESP only" } },
+	{ "encap port without encap", SA_OK("a", "300")
+	  "encap_sport = 4501\n", 10, { "encap_sport needs encap = yes" } },
+	{ "encap port with encap no", SA_OK("a", "300") "encap = no\n"
+	  "encap_dport = 4501\n", 11, { "encap_dport needs encap = yes" } },
+	{ "encap port 0", "[sa a]\nencap_sport = 0\n", 2,
+	  { "encap_sport '0' is invalid", "1-65535" } },
+	{ "encap port too big", "[sa a]\nencap_dport = 65536\n", 2,
+	  { "encap_dport '65536' is invalid" } },
+	{ "encap not a bool", "[sa a]\nencap = maybe\n", 2,
+	  { "encap 'maybe' is invalid", "yes or no" } },
+
+	/* TFC padding */
+	{ "tfc_pad too big", "[sa a]\ntfc_pad = 1501\n", 2,
+	  { "tfc_pad '1501' is invalid", "0 (off) to 1500" } },
+	{ "tfc_pad in transport mode", "[sa a]\nmode = transport\n"
+	  "tfc_pad = 100\n", 3, { "tfc_pad needs mode tunnel", "2.7" } },
+	{ "tfc_pad with ah", "[sa a]\ntfc_pad = 100\nproto = ah\n", 3,
+	  { "tfc_pad is for ESP only" } },
+
+	/* transport mode selectors */
+	{ "transport sel_dst too wide", "[sa a]\nmode = transport\n"
+	  "src = 192.0.2.1\ndst = 192.0.2.2\nsel_dst = 192.0.2.0/24\n", 5,
+	  { "sel_dst must be dst 192.0.2.2/32" } },
+	{ "transport sel_src of another host", "[sa a]\nmode = transport\n"
+	  "sel_src = 192.0.2.9/32\nsrc = 192.0.2.1\n", 4,
+	  { "sel_src must be src 192.0.2.1/32" } },
+	{ "transport set last", "[sa a]\nsel_src = 10.0.0.0/8\n"
+	  "src = 192.0.2.1\nmode = transport\n", 4,
+	  { "mode transport", "sel_src" } },
+	{ "transport v6 prefix", "[sa a]\nmode = transport\n"
+	  "src = 2001:db8::1\nsel_src = 2001:db8::/64\n", 4,
+	  { "sel_src must be src 2001:db8::1/128" } },
+	{ "transport icmp with IPv6 hosts", "[sa a]\nmode = transport\n"
+	  "sel_proto = icmp\nsrc = 2001:db8::1\n", 4, { "use icmpv6" } },
+
+	/* lifetimes */
+	{ "soft bytes above hard", SA_OK("a", "300") "hard_bytes = 1G\n"
+	  "soft_bytes = 2G\n", 11, { "soft_bytes 2G exceeds hard_bytes 1G" } },
+	{ "soft packets above hard", SA_OK("a", "300")
+	  "soft_packets = 1001\nhard_packets = 1000\n", 11,
+	  { "soft_packets 1001 exceeds hard_packets 1000" } },
+	{ "soft seconds above hard", SA_OK("a", "300") "soft_seconds = 2h\n"
+	  "hard_seconds = 5400\n", 11,
+	  { "soft_seconds 2h exceeds hard_seconds 90m" } },
+	{ "bytes suffix", "[sa a]\nsoft_bytes = 10T\n", 2,
+	  { "soft_bytes '10T' is invalid", "K, M or G", "0 = no limit" } },
+	{ "seconds suffix", "[sa a]\nhard_seconds = 1w\n", 2,
+	  { "hard_seconds '1w' is invalid", "s, m, h or d" } },
+	{ "packets take no suffix", "[sa a]\nhard_packets = 1K\n", 2,
+	  { "hard_packets '1K' is invalid" } },
+	{ "negative lifetime", "[sa a]\nsoft_seconds = -1\n", 2,
+	  { "soft_seconds '-1' is invalid" } },
+	{ "lifetime overflow", "[sa a]\nhard_bytes = 17179869184G\n", 2,
+	  { "hard_bytes 17179869184G is out of range" } },
+	{ "inbound ah spi twice", "[sa a]\nproto = ah\ndir = in\nspi = 300\n"
+	  "src = 192.0.2.1\ndst = 192.0.2.2\nmode = transport\n"
+	  "integ = sha256\nkey_file = keys/k32.key\n"
+	  "[sa b]\nproto = ah\ndir = in\nspi = 300\n"
+	  "src = 192.0.2.1\ndst = 192.0.2.2\nmode = transport\n"
+	  "integ = sha256\nkey_file = keys/k32.key\n", 13,
+	  { "spi 0x12c", "inbound ah [sa a]" } },
 };
 
 static bool has_words(const char *msg, const char *const *words, size_t n)
@@ -660,6 +1027,229 @@ static void test_setters(void)
 	explicit_bzero(&sa, sizeof(sa));
 }
 
+/* Every transform, with the key file it needs, spelled out. */
+struct key_case {
+	const char *proto;
+	const char *alg;	/* NULL: not set */
+	const char *integ;
+	size_t need;
+	const char *desc;
+};
+
+static const struct key_case key_cases[] = {
+	{ "esp", "aes-gcm-128", NULL, 20,
+	  "aes-gcm-128 needs 20 bytes: 16 cipher key + 4 salt" },
+	{ "esp", "aes-gcm-256", NULL, 36,
+	  "aes-gcm-256 needs 36 bytes: 32 cipher key + 4 salt" },
+	{ "esp", "chacha20-poly1305", NULL, 36,
+	  "chacha20-poly1305 needs 36 bytes: 32 cipher key + 4 salt" },
+	{ "esp", "aes-gmac-128", NULL, 20,
+	  "aes-gmac-128 needs 20 bytes: 16 cipher key + 4 salt" },
+	{ "esp", "aes-gmac-256", NULL, 36,
+	  "aes-gmac-256 needs 36 bytes: 32 cipher key + 4 salt" },
+	{ "esp", "aes-cbc-128", "hmac-sha256-128", 48,
+	  "aes-cbc-128 + hmac-sha256-128 needs 48 bytes: 16 cipher key + 32 integrity key" },
+	{ "esp", "aes-cbc-128", "hmac-sha384-192", 64,
+	  "aes-cbc-128 + hmac-sha384-192 needs 64 bytes: 16 cipher key + 48 integrity key" },
+	{ "esp", "aes-cbc-128", "hmac-sha512-256", 80,
+	  "aes-cbc-128 + hmac-sha512-256 needs 80 bytes: 16 cipher key + 64 integrity key" },
+	{ "esp", "aes-cbc-256", "hmac-sha256-128", 64,
+	  "aes-cbc-256 + hmac-sha256-128 needs 64 bytes: 32 cipher key + 32 integrity key" },
+	{ "esp", "aes-cbc-256", "hmac-sha384-192", 80,
+	  "aes-cbc-256 + hmac-sha384-192 needs 80 bytes: 32 cipher key + 48 integrity key" },
+	{ "esp", "aes-cbc-256", "hmac-sha512-256", 96,
+	  "aes-cbc-256 + hmac-sha512-256 needs 96 bytes: 32 cipher key + 64 integrity key" },
+	{ "esp", "null", "hmac-sha256-128", 32,
+	  "null + hmac-sha256-128 needs 32 bytes: 32 integrity key" },
+	{ "esp", "null", "hmac-sha384-192", 48,
+	  "null + hmac-sha384-192 needs 48 bytes: 48 integrity key" },
+	{ "esp", "null", "hmac-sha512-256", 64,
+	  "null + hmac-sha512-256 needs 64 bytes: 64 integrity key" },
+	{ "ah", NULL, "hmac-sha256-128", 32,
+	  "hmac-sha256-128 needs 32 bytes: 32 integrity key" },
+	{ "ah", NULL, "hmac-sha384-192", 48,
+	  "hmac-sha384-192 needs 48 bytes: 48 integrity key" },
+	{ "ah", "none", "hmac-sha512-256", 64,
+	  "hmac-sha512-256 needs 64 bytes: 64 integrity key" },
+};
+
+/* Sets key = value pairs (NULL values skipped); false on the first error. */
+static bool sa_set_all(struct sa_conf *sa, const char *const *kv, size_t n,
+		       char *err, size_t errlen)
+{
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		if (!kv[i + 1])
+			continue;
+		if (config_sa_set(sa, kv[i], kv[i + 1], tmpdir, err, errlen))
+			return false;
+	}
+	return true;
+}
+
+/* One transform with the right key file, then with one of another size. */
+static void test_key_case(const struct key_case *c)
+{
+	char err[CONFIG_ERR_MAX] = "", right[32], wrong[32];
+	const char *kv[] = {
+		"proto", c->proto, "dir", "out", "spi", "300",
+		"src", "192.0.2.1", "dst", "192.0.2.2",
+		"sel_src", "10.1.0.0/16", "sel_dst", "10.2.0.0/16",
+		"alg", c->alg, "integ", c->integ, "key_file", right,
+	};
+	struct sa_conf sa;
+
+	snprintf(right, sizeof(right), "keys/k%zu.key", c->need);
+	snprintf(wrong, sizeof(wrong), "keys/k%d.key", c->need == 20 ? 36 : 20);
+	config_sa_init(&sa, "k");
+	CHECK(sa_set_all(&sa, kv, sizeof(kv) / sizeof(kv[0]), err,
+			 sizeof(err)) &&
+		      !config_sa_check(&sa, err, sizeof(err)),
+	      "%s: %s", c->desc, err);
+	CHECK(key_pattern_is(&sa, c->need), "%s: key bytes", c->desc);
+
+	err[0] = '\0';
+	CHECK(!config_sa_set(&sa, "key_file", wrong, tmpdir, err,
+			     sizeof(err)) &&
+		      config_sa_check(&sa, err, sizeof(err)) == -EINVAL &&
+		      strstr(err, "[sa k]: key_file holds") &&
+		      strstr(err, c->desc),
+	      "%s: wrong length: %s", c->desc, err);
+	explicit_bzero(&sa, sizeof(sa));
+}
+
+static void test_key_lengths(void)
+{
+	for (size_t i = 0; i < sizeof(key_cases) / sizeof(key_cases[0]); i++)
+		test_key_case(&key_cases[i]);
+}
+
+/* Lifetime values with and without units. */
+static void test_lifetimes(void)
+{
+	static const struct {
+		const char *key, *val;
+		uint64_t want;
+	} cases[] = {
+		{ "soft_bytes", "0", 0 },
+		{ "soft_bytes", "1000", 1000 },
+		{ "soft_bytes", "512K", 512ull << 10 },
+		{ "soft_bytes", "3M", 3ull << 20 },
+		{ "soft_bytes", "2G", 2ull << 30 },
+		{ "soft_bytes", "2g", 2ull << 30 },
+		{ "soft_bytes", "16777215G", 16777215ull << 30 },
+		{ "soft_packets", "4294967296", 4294967296ull },
+		{ "soft_seconds", "90", 90 },
+		{ "soft_seconds", "90s", 90 },
+		{ "soft_seconds", "15m", 900 },
+		{ "soft_seconds", "8h", 28800 },
+		{ "soft_seconds", "2d", 172800 },
+	};
+	char err[CONFIG_ERR_MAX] = "";
+	struct sa_conf sa;
+	uint64_t got;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_sa_init(&sa, "life");
+		CHECK(!config_sa_set(&sa, cases[i].key, cases[i].val, NULL,
+				     err, sizeof(err)),
+		      "%s = %s: %s", cases[i].key, cases[i].val, err);
+		got = !strcmp(cases[i].key, "soft_bytes") ? sa.sa.soft.bytes :
+		      !strcmp(cases[i].key, "soft_packets") ?
+							    sa.sa.soft.packets :
+							    sa.sa.soft.seconds;
+		CHECK(got == cases[i].want, "%s = %s: %llu", cases[i].key,
+		      cases[i].val, (unsigned long long)got);
+	}
+
+	/* Equal limits are fine; the hard one set first, the soft above. */
+	config_sa_init(&sa, "life");
+	CHECK(!config_sa_set(&sa, "hard_bytes", "1M", NULL, err, sizeof(err)) &&
+		      !config_sa_set(&sa, "soft_bytes", "1024K", NULL, err,
+				     sizeof(err)),
+	      "soft = hard: %s", err);
+	CHECK(sa.sa.hard.bytes == 1 << 20 && sa.sa.soft.bytes == 1 << 20,
+	      "1M = 1024K");
+	CHECK(!config_sa_set(&sa, "hard_seconds", "1h", NULL, err,
+			     sizeof(err)) &&
+		      config_sa_set(&sa, "soft_seconds", "3601", NULL, err,
+				    sizeof(err)) == -EINVAL &&
+		      strstr(err, "soft_seconds 3601s exceeds hard_seconds 1h"),
+	      "soft above hard: %s", err);
+}
+
+/*
+ * Control requests set keys in any order: the defaults that depend on
+ * other keys follow each one.
+ */
+static void test_sa_defaults(void)
+{
+	static const char *const transport[] = {
+		"dst", "2001:db8::2", "mode", "transport", "src", "2001:db8::1",
+		"dir", "out", "spi", "0x500", "alg", "aes-gcm-256",
+		"key_file", "keys/k36.key",
+	};
+	char err[CONFIG_ERR_MAX] = "";
+	struct sa_conf sa;
+
+	config_sa_init(&sa, "t");
+	CHECK(sa_set_all(&sa, transport,
+			 sizeof(transport) / sizeof(transport[0]), err,
+			 sizeof(err)) &&
+		      !config_sa_check(&sa, err, sizeof(err)),
+	      "transport via setters: %s", err);
+	CHECK(sel_is(&sa.sa.sel, AF_INET6, "2001:db8::1", 128, "2001:db8::2",
+		     128),
+	      "transport selectors /128");
+	CHECK(!config_sa_set(&sa, "sel_src", "2001:db8::1", NULL, err,
+			     sizeof(err)),
+	      "the host itself as sel_src: %s", err);
+	CHECK(config_sa_set(&sa, "sel_dst", "2001:db8::2/127", NULL, err,
+			    sizeof(err)) == -EINVAL &&
+		      strstr(err, "sel_dst must be dst 2001:db8::2/128"),
+	      "a /127 around the host is refused: %s", err);
+	explicit_bzero(&sa, sizeof(sa));
+
+	config_sa_init(&sa, "e");
+	CHECK(sa.sa.encap_sport == 0 && sa.sa.encap_dport == 0,
+	      "no encap ports by default");
+	CHECK(!config_sa_set(&sa, "encap_sport", "1234", NULL, err,
+			     sizeof(err)) &&
+		      !config_sa_set(&sa, "encap", "yes", NULL, err,
+				     sizeof(err)),
+	      "encap_sport before encap: %s", err);
+	CHECK(sa.sa.encap_sport == 1234 && sa.sa.encap_dport == 4500 &&
+		      (sa.sa.flags & XDPSEC_SA_F_UDP_ENCAP),
+	      "encap ports %u %u", sa.sa.encap_sport, sa.sa.encap_dport);
+	config_sa_init(&sa, "e");
+	CHECK(!config_sa_set(&sa, "encap_dport", "4501", NULL, err,
+			     sizeof(err)) &&
+		      config_sa_set(&sa, "encap", "no", NULL, err,
+				    sizeof(err)) == -EINVAL &&
+		      strstr(err, "encap_dport needs encap = yes"),
+	      "encap = no after a port: %s", err);
+}
+
+static void test_sa_names(void)
+{
+	CHECK(!strcmp(config_proto_name(XDPSEC_IPPROTO_ESP), "esp") &&
+		      !strcmp(config_proto_name(XDPSEC_IPPROTO_AH), "ah") &&
+		      !strcmp(config_proto_name(6), "?"),
+	      "proto names");
+	CHECK(!strcmp(config_alg_name(XDPSEC_ALG_AES_CBC_256), "aes-cbc-256") &&
+		      config_alg_name(XDPSEC_ALG_NONE) == NULL,
+	      "alg names");
+	CHECK(!strcmp(config_integ_name(XDPSEC_INTEG_HMAC_SHA384_192),
+		      "hmac-sha384-192") &&
+		      config_integ_name(XDPSEC_INTEG_NONE) == NULL,
+	      "integ names");
+	CHECK(!strcmp(config_expired_name(0), ""), "not expired");
+	CHECK(!strcmp(config_expired_name(XDPSEC_EXPIRE_SOFT), "soft") &&
+		      !strcmp(config_expired_name(XDPSEC_EXPIRE_SOFT |
+						  XDPSEC_EXPIRE_HARD),
+			      "hard"),
+	      "expired names");
+}
+
 int main(void)
 {
 	if (setup()) {
@@ -670,12 +1260,17 @@ int main(void)
 	}
 	test_full();
 	test_no_daemon();
+	test_dataplane();
 	test_bad_cases();
 	test_missing_file();
 	test_prefixes();
 	test_names();
 	test_key_file_read();
 	test_setters();
+	test_key_lengths();
+	test_lifetimes();
+	test_sa_defaults();
+	test_sa_names();
 	teardown();
 	return check_summary();
 }
