@@ -300,7 +300,7 @@ struct xdpsec_meta {
 	C(AH_PROTECTED, "ah_protected")					\
 	C(DROP_EXPIRED, "drop_expired")					\
 	C(ICMP_SENT, "icmp_sent")					\
-	C(FRAGMENTS_SENT, "fragments_sent")				\
+	C(FRAGMENTED, "fragmented")					\
 	C(DROP_NO_CRYPTO, "drop_no_crypto")				\
 	C(LOCAL_DELIVERED, "local_delivered")
 

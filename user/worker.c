@@ -3,10 +3,13 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <arpa/inet.h>
 #include <net/ethernet.h>
+#include <netinet/ip.h>
 
+#include "frag.h"
 #include "ip.h"
 #include "log.h"
 #include "worker.h"
@@ -14,6 +17,13 @@
 enum {
 	WORKER_POLL_MS = 100,	/* bounds how long a grace period waits */
 	WORKER_KICKS_MAX = 4,	/* per flush: at most this many sendto() */
+	WORKER_TX_MAX = 2 * XSK_BATCH,	/* received frames + made ones */
+	WORKER_FRAGS_MAX = 8,	/* fragments of one packet */
+	ICMP_PER_SEC = 100,	/* RFC 4443 2.4(f): errors are rate-limited */
+	ICMP_BURST = 20,
+	/* The most ESP or AH padding can grow when a packet shrinks. */
+	PAD_SLACK = 15,
+	IPV4_MIN_MTU = 68,	/* RFC 791: every link carries this much */
 };
 
 /* A frame ready to go out, and the socket it goes out on. */
@@ -22,6 +32,20 @@ struct tx_item {
 	uint64_t addr;
 	uint32_t len;
 };
+
+/* What one batch sends: processed frames, ICMP errors and fragments. */
+struct batch {
+	struct tx_item tx[WORKER_TX_MAX];
+	uint32_t n;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 static inline void worker_count(struct worker *w, unsigned int reason)
 {
@@ -38,6 +62,28 @@ static void worker_free_frame(struct worker *w, uint64_t addr)
 			w->n_cache * sizeof(w->cache[0]));
 	}
 	w->cache[w->n_cache++] = umem_frame_base(addr);
+}
+
+static bool worker_frame_alloc(struct worker *w, uint64_t *addr)
+{
+	if (!w->n_cache)
+		w->n_cache = pool_get(&w->d->umem.pool, w->cache, XSK_BATCH);
+	if (!w->n_cache)
+		return false;
+	*addr = w->cache[--w->n_cache];
+	return true;
+}
+
+/* A fresh frame, as an empty packet buffer with the usual headroom. */
+static bool worker_pkt_new(struct worker *w, uint64_t *addr, struct pkt *p)
+{
+	if (!worker_frame_alloc(w, addr))
+		return false;
+	p->data = umem_data(&w->d->umem, *addr + XSK_HEADROOM);
+	p->len = 0;
+	p->headroom = XSK_HEADROOM;
+	p->tailroom = XSK_FRAME_SIZE - XSK_HEADROOM;
+	return true;
 }
 
 static void worker_refill(struct worker *w)
@@ -127,6 +173,49 @@ static int replay_commit(struct worker *w, struct sa *sa, uint64_t seq)
 	}
 	pthread_spin_unlock(&sa->replay_lock);
 	return reason;
+}
+
+static int worker_output(struct worker *w, struct pkt *p,
+			 const struct nh_hop *hop, unsigned int queue,
+			 struct tx_item *out);
+
+/*
+ * Answers p, which cannot go on, with an ICMP error to its source: "too
+ * big" with mtu, or "time exceeded" when mtu is 0.  Errors are limited in
+ * rate, and never sent about errors (icmp.c decides).
+ */
+static void worker_icmp(struct worker *w, const struct pkt *p, uint32_t mtu,
+			struct batch *b)
+{
+	struct xdpsec_addr src = { 0 };
+	struct ip_fields f;
+	struct nh_hop back;
+	uint64_t addr;
+	struct pkt e;
+	uint32_t len;
+
+	if (b->n == WORKER_TX_MAX || ip_parse(p, &f) ||
+	    nh_lookup(w->nh, f.family, f.src, &back) ||
+	    !icmp_limit_allow(&w->icmp_limit, now_ns()))
+		return;
+	/* Towards our own stack the route has no source: speak for dst. */
+	if (back.has_src)
+		src = back.src;
+	else
+		memcpy(src.v6, f.dst, f.family == XDPSEC_AF_INET ? 4 : 16);
+
+	if (!worker_pkt_new(w, &addr, &e))
+		return;
+	len = mtu ? icmp_too_big(p, mtu, &src, e.data, e.tailroom) :
+		    icmp_time_exceeded(p, &src, e.data, e.tailroom);
+	e.len = len;
+	e.tailroom -= len;
+	if (!len || worker_output(w, &e, &back, w->xsk->queue, &b->tx[b->n])) {
+		worker_free_frame(w, addr);
+		return;
+	}
+	b->n++;
+	worker_count(w, XDPSEC_CNT_ICMP_SENT);
 }
 
 /* ESP or AH, whichever the SA speaks: the header's SPI and sequence. */
@@ -256,12 +345,112 @@ static uint64_t esp_out_seq(struct worker *w, struct sa *sa)
 	return 0;
 }
 
+/* The largest inner packet that still fits mtu once protected. */
+static uint32_t sa_inner_mtu(struct worker *w, struct sa *sa,
+			     const struct pkt *p, uint32_t mtu)
+{
+	uint32_t over = sa_encap_len(w, sa, p) - p->len;
+
+	return mtu > over + PAD_SLACK ? mtu - over - PAD_SLACK : 0;
+}
+
+/* Sequence number, ESP or AH, accounting: the last steps out. */
+static int sa_protect(struct worker *w, struct sa *sa, struct pkt *p)
+{
+	uint32_t len = p->len;
+	uint64_t seq;
+	int reason;
+
+	seq = esp_out_seq(w, sa);
+	if (!seq)
+		return XDPSEC_CNT_DROP_SEQ_EXHAUSTED;
+	reason = sa_encap(w, sa, seq, p);
+	if (reason)
+		return reason;
+	sa_account(w, sa, len);
+	worker_count(w, sa->ah ? XDPSEC_CNT_AH_PROTECTED :
+				 XDPSEC_CNT_ESP_ENCRYPTED);
+	return XDPSEC_CNT_OK;
+}
+
+/*
+ * Splits an IPv4 packet without DF into fragments that fit once
+ * protected, and protects and queues each (RFC 4301 8.1 allows
+ * fragmenting before IPsec).  Returns XDPSEC_CNT_FRAGMENTED when the
+ * fragments went out in place of p.
+ */
+static int worker_fragment(struct worker *w, struct sa *sa,
+			   const struct pkt *p, uint32_t inner_mtu,
+			   const struct nh_hop *hop, struct batch *b)
+{
+	unsigned int room = WORKER_TX_MAX - b->n, n_frames = 0;
+	bool queued[WORKER_FRAGS_MAX] = { false };
+	uint64_t addrs[WORKER_FRAGS_MAX];
+	uint8_t *bufs[WORKER_FRAGS_MAX];
+	uint32_t lens[WORKER_FRAGS_MAX];
+	int n, reason = XDPSEC_CNT_FRAGMENTED;
+
+	if (room > WORKER_FRAGS_MAX)
+		room = WORKER_FRAGS_MAX;
+	for (; n_frames < room; n_frames++) {
+		struct pkt e;
+
+		if (!worker_pkt_new(w, &addrs[n_frames], &e))
+			break;
+		bufs[n_frames] = e.data;
+	}
+	n = frag_ipv4(p, inner_mtu, bufs, inner_mtu, lens, n_frames);
+	if (n < 0)
+		reason = XDPSEC_CNT_DROP_TOO_BIG;
+
+	for (int i = 0; i < n && reason == XDPSEC_CNT_FRAGMENTED; i++) {
+		struct pkt f = {
+			.data = bufs[i],
+			.len = lens[i],
+			.headroom = XSK_HEADROOM,
+			.tailroom = XSK_FRAME_SIZE - XSK_HEADROOM - lens[i],
+		};
+
+		reason = sa_protect(w, sa, &f);
+		if (!reason)
+			reason = worker_output(w, &f, hop, sa->idx,
+					       &b->tx[b->n]);
+		if (reason)
+			break;
+		b->n++;
+		queued[i] = true;
+		reason = XDPSEC_CNT_FRAGMENTED;
+	}
+	for (unsigned int i = 0; i < n_frames; i++)
+		if (!queued[i])
+			worker_free_frame(w, addrs[i]);
+	return reason;
+}
+
+/*
+ * A packet too big for the path once protected: fragmented if IPv4 lets
+ * us, otherwise refused with "fragmentation needed" or "packet too big"
+ * carrying the MTU that fits (RFC 4301 8.2), so the sender adapts.
+ */
+static int worker_too_big(struct worker *w, struct sa *sa, struct pkt *p,
+			  const struct nh_hop *hop, struct batch *b)
+{
+	uint32_t inner_mtu = sa_inner_mtu(w, sa, p, hop->mtu);
+	const struct iphdr *ip4 = (const struct iphdr *)p->data;
+
+	if ((p->data[0] >> 4) == 4 && !(ip4->frag_off & htons(IP_DF)) &&
+	    inner_mtu >= IPV4_MIN_MTU)
+		return worker_fragment(w, sa, p, inner_mtu, hop, b);
+	worker_icmp(w, p, inner_mtu, b);
+	return XDPSEC_CNT_DROP_TOO_BIG;
+}
+
 static int worker_protect(struct worker *w, const struct xdpsec_meta *m,
-			  struct pkt *p, struct nh_hop *hop, unsigned int *queue)
+			  struct pkt *p, struct nh_hop *hop, unsigned int *queue,
+			  struct batch *b)
 {
 	struct sa *sa = sad_get(&w->d->sad, m->sa_idx);
 	struct ip_fields f;
-	uint64_t seq;
 	int reason;
 
 	if (!sa || sa->pub.dir != XDPSEC_DIR_OUT || sa->exhausted)
@@ -282,22 +471,17 @@ static int worker_protect(struct worker *w, const struct xdpsec_meta *m,
 	reason = nh_lookup(w->nh, sa->pub.family, sa->pub.dst.v6, hop);
 	if (reason)
 		return reason;
-	if (sa_encap_len(w, sa, p) > hop->mtu)
-		return XDPSEC_CNT_DROP_TOO_BIG;
 	/* The host's own packets are sent, not forwarded. */
-	if (!w->xsk->iface->host && !ip_forward_ttl(p))
+	if (!w->xsk->iface->host && !ip_forward_ttl(p)) {
+		worker_icmp(w, p, 0, b);
 		return XDPSEC_CNT_DROP_TTL;
+	}
+	if (sa_encap_len(w, sa, p) > hop->mtu)
+		return worker_too_big(w, sa, p, hop, b);
 
-	seq = esp_out_seq(w, sa);
-	if (!seq)
-		return XDPSEC_CNT_DROP_SEQ_EXHAUSTED;
-	reason = sa_encap(w, sa, seq, p);
+	reason = sa_protect(w, sa, p);
 	if (reason)
 		return reason;
-
-	sa_account(w, sa, f.len);
-	worker_count(w, sa->ah ? XDPSEC_CNT_AH_PROTECTED :
-				 XDPSEC_CNT_ESP_ENCRYPTED);
 	/*
 	 * All of an SA's packets leave on one queue, so the peer receives
 	 * them on one queue, in order: spread over several workers they
@@ -335,7 +519,7 @@ static int worker_output(struct worker *w, struct pkt *p,
 }
 
 static int worker_frame(struct worker *w, uint64_t addr, uint32_t len,
-			struct tx_item *out)
+			struct batch *b)
 {
 	uint8_t *data = umem_data(&w->d->umem, addr);
 	uint32_t off = addr - umem_frame_base(addr);
@@ -361,12 +545,17 @@ static int worker_frame(struct worker *w, uint64_t addr, uint32_t len,
 	if (meta.kind == XDPSEC_META_ESP_IN || meta.kind == XDPSEC_META_AH_IN)
 		reason = worker_ipsec_in(w, &meta, &p, &hop);
 	else if (meta.kind == XDPSEC_META_PROTECT)
-		reason = worker_protect(w, &meta, &p, &hop, &queue);
+		reason = worker_protect(w, &meta, &p, &hop, &queue, b);
 	else
 		reason = XDPSEC_CNT_DROP_BAD_META;
 	if (reason)
 		return reason;
-	return worker_output(w, &p, &hop, queue, out);
+	if (b->n == WORKER_TX_MAX)
+		return XDPSEC_CNT_DROP_TX_FULL;
+	reason = worker_output(w, &p, &hop, queue, &b->tx[b->n]);
+	if (!reason)
+		b->n++;
+	return reason;
 }
 
 static uint32_t tx_ring_pending(const struct xsk *x)
@@ -402,7 +591,7 @@ static uint32_t worker_tx_one(struct worker *w, struct xsk *x,
 /* Groups the batch by output socket, so each lock is taken once. */
 static void worker_flush(struct worker *w, struct tx_item *items, uint32_t n)
 {
-	struct tx_item group[XSK_BATCH];
+	struct tx_item group[WORKER_TX_MAX];
 
 	while (n) {
 		struct xsk *x = items[0].xsk;
@@ -427,24 +616,22 @@ static void worker_flush(struct worker *w, struct tx_item *items, uint32_t n)
 static void worker_batch(struct worker *w, uint32_t n, uint32_t idx)
 {
 	struct xsk *x = w->xsk;
-	struct tx_item tx[XSK_BATCH];
-	uint32_t n_tx = 0;
+	struct batch b = { .n = 0 };
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct xdp_desc *desc =
 			xsk_ring_cons__rx_desc(&x->rx, idx + i);
 		int reason;
 
-		reason = worker_frame(w, desc->addr, desc->len, &tx[n_tx]);
+		reason = worker_frame(w, desc->addr, desc->len, &b);
 		if (reason) {
+			/* Dropped, or replaced by its fragments. */
 			worker_count(w, reason);
 			worker_free_frame(w, desc->addr);
-			continue;
 		}
-		n_tx++;
 	}
 	xsk_ring_cons__release(&x->rx, n);
-	worker_flush(w, tx, n_tx);
+	worker_flush(w, b.tx, b.n);
 }
 
 /* While idle, return frames that finished transmitting to the pool. */
@@ -499,6 +686,7 @@ int worker_start(struct worker **out, struct daemon *d, unsigned int id,
 	w->d = d;
 	w->xsk = xsk;
 	w->cnt = d->wstats[id].cnt;
+	icmp_limit_init(&w->icmp_limit, ICMP_PER_SEC, ICMP_BURST);
 	w->nh = nh_cache_new(d->nh);
 	if (!w->nh) {
 		err = -ENOMEM;

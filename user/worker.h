@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "daemon.h"
+#include "icmp.h"
 
 struct worker {
 	unsigned int id;
@@ -24,6 +25,7 @@ struct worker {
 	int idle;			/* asleep in poll(), holding nothing */
 	uint64_t cache[2 * XSK_BATCH];	/* free frames kept locally */
 	uint32_t n_cache;
+	struct icmp_limit icmp_limit;	/* ICMP errors this worker sends */
 };
 
 int worker_start(struct worker **out, struct daemon *d, unsigned int id,

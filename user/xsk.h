@@ -19,6 +19,7 @@
 
 enum xsk_sizes {
 	XSK_FRAME_SIZE = 4096,
+	XSK_HEADROOM = 256,	/* where packet data starts in a frame */
 	XSK_RING_SIZE = 2048,
 	XSK_FRAMES_PER_SOCKET = 2 * XSK_RING_SIZE,
 	XSK_BATCH = 64,
