@@ -533,8 +533,10 @@ static int worker_frame(struct worker *w, uint64_t addr, uint32_t len,
 	if (off < sizeof(meta) || len > XSK_FRAME_SIZE - off)
 		return XDPSEC_CNT_DROP_BAD_META;
 	memcpy(&meta, m, sizeof(meta));
+	/* PROTECT leaves l4_off 0 when there is no L4 header (fragments). */
 	if (meta.magic != XDPSEC_META_MAGIC || meta.l3_off >= len ||
-	    meta.l4_off > len || meta.l4_off < meta.l3_off)
+	    meta.l4_off > len ||
+	    (meta.kind != XDPSEC_META_PROTECT && meta.l4_off < meta.l3_off))
 		return XDPSEC_CNT_DROP_BAD_META;
 
 	p.data = data + meta.l3_off;
