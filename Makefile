@@ -24,8 +24,9 @@ XCFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread \
 LDLIBS := -lxdp -lbpf -lelf -lz -lcrypto -lmnl -ljson-c -linih -pthread
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC)
 
-LIB_SRCS := log aead mac esp ah replay config counters nexthop ip icmp frag
-DAEMON_SRCS := xdpsecd xsk worker sad spd ctl host
+LIB_SRCS := log aead mac esp ah replay config counters nexthop ip iphdr \
+	icmp frag
+DAEMON_SRCS := xdpsecd xsk worker sad spd ctl host natt
 CLI_SRCS := xdpsec
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -83,9 +84,9 @@ $(BUILD)/tests/test_xdp.o: tests/bpf/test_xdp.c $(SKEL) | $(BUILD)/tests
 uobjs = $(patsubst %,$(BUILD)/user/%.o,$(1))
 TEST_OBJS_test_aead := $(call uobjs,aead log)
 TEST_OBJS_test_replay := $(call uobjs,replay)
-TEST_OBJS_test_esp := $(call uobjs,esp aead mac log)
+TEST_OBJS_test_esp := $(call uobjs,esp iphdr aead mac log)
 TEST_OBJS_test_mac := $(call uobjs,mac)
-TEST_OBJS_test_ah := $(call uobjs,ah mac)
+TEST_OBJS_test_ah := $(call uobjs,ah iphdr mac)
 TEST_OBJS_test_icmp := $(call uobjs,icmp ip)
 TEST_OBJS_test_frag := $(call uobjs,frag)
 TEST_OBJS_test_config := $(call uobjs,config aead mac log)

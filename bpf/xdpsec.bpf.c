@@ -554,10 +554,15 @@ udp_in(struct xdp_md *ctx, const struct pkt_info *pi, struct xdpsec_meta *meta)
 		payload_end = pi->l4_off + ulen;
 	}
 
+	/*
+	 * A keepalive only keeps a NAT mapping open (RFC 3948 2.3); it has
+	 * done its work by arriving, so it is counted and absorbed here
+	 * rather than handed to a kernel that might answer it.
+	 */
 	if (payload_end - payload_off == NATT_KEEPALIVE_LEN) {
 		keepalive = l3_at(ctx, pi, payload_off, NATT_KEEPALIVE_LEN);
 		if (keepalive && *keepalive == NATT_KEEPALIVE_BYTE)
-			return XDPSEC_CNT_PASS_NATT_KEEPALIVE;
+			return XDPSEC_CNT_NATT_KEEPALIVE;
 	}
 	if (payload_end - payload_off >= NON_ESP_MARKER_LEN) {
 		marker = l3_at(ctx, pi, payload_off, NON_ESP_MARKER_LEN);
@@ -837,7 +842,6 @@ static __always_inline int reason_verdict(enum xdpsec_counter reason)
 	switch (reason) {
 	case XDPSEC_CNT_PASS_NON_IP:
 	case XDPSEC_CNT_PASS_IKE:
-	case XDPSEC_CNT_PASS_NATT_KEEPALIVE:
 	case XDPSEC_CNT_PASS_ND:
 	case XDPSEC_CNT_PASS_BYPASS:
 	case XDPSEC_CNT_PASS_DEFAULT:

@@ -262,7 +262,7 @@ struct xdpsec_meta {
 #define XDPSEC_COUNTERS(C)						\
 	C(PASS_NON_IP, "pass_non_ip")					\
 	C(PASS_IKE, "pass_ike")						\
-	C(PASS_NATT_KEEPALIVE, "pass_natt_keepalive")			\
+	C(NATT_KEEPALIVE, "natt_keepalive")				\
 	C(PASS_ND, "pass_nd")						\
 	C(PASS_BYPASS, "pass_bypass")					\
 	C(PASS_DEFAULT, "pass_default")					\

@@ -33,196 +33,17 @@
 #include <string.h>
 
 #include "ah.h"
+#include "iphdr.h"
 
 enum {
-	IPV4_HDR_LEN = 20,
-	IPV6_HDR_LEN = 40,
-	IPV6_EXT_UNIT = 8,
-	IPV6_FRAG_LEN = 8,
-	IP_MAX_LEN = 65535,
 	AH_SEQ_HI_LEN = 4,
 	AH_SEGS = 6,	/* headers, AH, ICV, padding, payload, seq_hi */
-};
-
-/* IPv6 extension headers (RFC 8200 section 4). */
-enum {
-	EXT_HOP = 0,
-	EXT_ROUTING = 43,
-	EXT_FRAGMENT = 44,
-	EXT_DSTOPTS = 60,
-};
-
-enum {
-	OUTER_TTL = 64,
-	ECN_MASK = 0x3,
-	ECN_NOT_ECT = 0x0,
-	ECN_CE = 0x3,
-	IPV4_DF = 0x4000,
-	IPV4_MF_OFFSET = 0x3fff,	/* MF and the fragment offset */
-	IPV6_FRAG_OFF_M = 0xfff9,	/* fragment offset and M */
 	OPT_PAD1 = 0,
 	OPT_MUTABLE = 0x20,	/* RFC 8200 4.2: data may change en route */
 };
 
 /* The ICV field is zero while the ICV is computed; never written. */
 static const uint8_t ah_zeros[MAC_ICV_MAX];
-
-/* What framing needs to know of an IP header. */
-struct ip_info {
-	uint8_t version;	/* 4 or 6 */
-	uint8_t tos;		/* IPv4 TOS or IPv6 traffic class */
-	bool df;		/* IPv4 "don't fragment" */
-	bool frag;		/* IPv4 fragment: MF or an offset */
-	uint32_t hdr_len;	/* IPv4 with options; IPv6 fixed header */
-	uint32_t len;		/* whole packet, by its own length field */
-};
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	put_be16(p, v >> 16);
-	put_be16(p + 2, (uint16_t)v);
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)get_be16(p) << 16 | get_be16(p + 2);
-}
-
-/* The Internet checksum of len bytes (RFC 1071), in host order. */
-static uint16_t ip_csum(const uint8_t *data, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += get_be16(data + i);
-	if (len & 1)
-		sum += (uint32_t)data[len - 1] << 8;
-
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/*
- * Updates a checksum (host order) for one 16-bit word changing from old to
- * new, as in equation 3 of RFC 1624.
- */
-static uint16_t csum_replace(uint16_t check, uint16_t old, uint16_t new)
-{
-	uint32_t sum = (uint16_t)~check + (uint32_t)(uint16_t)~old + new;
-
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static void ipv4_set_csum(uint8_t *h, uint32_t hdr_len)
-{
-	put_be16(h + 10, 0);
-	put_be16(h + 10, ip_csum(h, hdr_len));
-}
-
-static int ipv4_parse(const uint8_t *d, uint32_t avail, struct ip_info *ip)
-{
-	uint32_t hdr_len, tot_len;
-	uint16_t frag;
-
-	if (avail < IPV4_HDR_LEN)
-		return -1;
-
-	hdr_len = (d[0] & 0xf) * 4u;
-	tot_len = get_be16(d + 2);
-	if (hdr_len < IPV4_HDR_LEN || tot_len < hdr_len || tot_len > avail)
-		return -1;
-
-	frag = get_be16(d + 6);
-	ip->version = 4;
-	ip->tos = d[1];
-	ip->df = frag & IPV4_DF;
-	ip->frag = frag & IPV4_MF_OFFSET;
-	ip->hdr_len = hdr_len;
-	ip->len = tot_len;
-	return 0;
-}
-
-/*
- * A payload length of 0 is taken literally (a bare header): jumbograms
- * cannot occur in frames of our size.
- */
-static int ipv6_parse(const uint8_t *d, uint32_t avail, struct ip_info *ip)
-{
-	uint32_t len;
-
-	if (avail < IPV6_HDR_LEN)
-		return -1;
-
-	len = IPV6_HDR_LEN + get_be16(d + 4);
-	if (len > avail)
-		return -1;
-
-	ip->version = 6;
-	ip->tos = (uint8_t)(get_be16(d) >> 4);
-	ip->df = false;
-	ip->frag = false;
-	ip->hdr_len = IPV6_HDR_LEN;
-	ip->len = len;
-	return 0;
-}
-
-/*
- * Checks that d holds a plausible IP packet of at most avail bytes and
- * describes it.  Bytes after the length its header gives (Ethernet padding
- * of short frames) are not part of it.
- */
-static int ip_parse(const uint8_t *d, uint32_t avail, struct ip_info *ip)
-{
-	if (avail < 1)
-		return -1;
-
-	switch (d[0] >> 4) {
-	case 4:
-		return ipv4_parse(d, avail, ip);
-	case 6:
-		return ipv6_parse(d, avail, ip);
-	default:
-		return -1;
-	}
-}
-
-static uint8_t family_version(uint8_t family)
-{
-	switch (family) {
-	case XDPSEC_AF_INET:
-		return 4;
-	case XDPSEC_AF_INET6:
-		return 6;
-	default:
-		return 0;
-	}
-}
-
-static uint32_t outer_hdr_len(uint8_t family)
-{
-	switch (family) {
-	case XDPSEC_AF_INET:
-		return IPV4_HDR_LEN;
-	case XDPSEC_AF_INET6:
-		return IPV6_HDR_LEN;
-	default:
-		return 0;
-	}
-}
 
 static uint32_t align_up(uint32_t v, uint32_t to)
 {
@@ -253,43 +74,9 @@ static bool ah_len_ok(const struct ah_sa *a, uint8_t version,
 static bool ah_sa_usable(const struct ah_sa *a)
 {
 	return a->mac && a->icv_len && a->icv_len <= MAC_ICV_MAX &&
-	       outer_hdr_len(a->family) &&
+	       ip_family_hdr_len(a->family) &&
 	       (a->mode == XDPSEC_MODE_TUNNEL ||
 		a->mode == XDPSEC_MODE_TRANSPORT);
-}
-
-static bool ipv6_is_ext(uint8_t type)
-{
-	return type == EXT_HOP || type == EXT_ROUTING ||
-	       type == EXT_FRAGMENT || type == EXT_DSTOPTS;
-}
-
-/*
- * The length of the extension header of the given type at off, which must
- * end by end.  Returns 0 if it does not.
- */
-static uint32_t ipv6_ext_len(const uint8_t *d, uint32_t off, uint32_t end,
-			     uint8_t type)
-{
-	uint32_t len;
-
-	if (type == EXT_FRAGMENT) {
-		len = IPV6_FRAG_LEN;
-	} else {
-		if ((uint64_t)off + 2 > end)
-			return 0;
-		len = (d[off + 1] + 1u) * IPV6_EXT_UNIT;
-	}
-	return (uint64_t)off + len <= end ? len : 0;
-}
-
-/*
- * Only an atomic fragment (RFC 6946) is a whole packet; AH is neither
- * applied to nor verified on fragments (RFC 4302 3.1.1 and 3.4.1).
- */
-static bool ipv6_frag_is_real(const uint8_t *fh)
-{
-	return get_be16(fh + 2) & IPV6_FRAG_OFF_M;
 }
 
 /*
@@ -337,7 +124,7 @@ static int ah_canon_ipv4(const uint8_t *d, const struct ip_info *ip,
 	put_be16(c + 10, 0);		/* checksum */
 	memset(c + IPV4_HDR_LEN, 0, ah_off - IPV4_HDR_LEN);
 
-	*nh_off = 9;
+	*nh_off = IPV4_PROTO_OFF;
 	return XDPSEC_CNT_OK;
 }
 
@@ -348,7 +135,7 @@ static int ah_canon_ipv4(const uint8_t *d, const struct ip_info *ip,
 static int ah_canon_ipv6(const uint8_t *d, uint32_t ah_off, uint8_t *c,
 			 uint32_t *nh_off)
 {
-	uint32_t off = IPV6_HDR_LEN, nh_at = 6;
+	struct ip6_walk w;
 
 	if (ah_off < IPV6_HDR_LEN)
 		return XDPSEC_CNT_DROP_ESP_MALFORMED;
@@ -359,24 +146,18 @@ static int ah_canon_ipv6(const uint8_t *d, uint32_t ah_off, uint8_t *c,
 	put_be16(c + 2, 0);
 	c[7] = 0;			/* hop limit */
 
-	while (off < ah_off) {
-		uint8_t type = d[nh_at];
-		uint32_t len;
-
-		len = ipv6_is_ext(type) ? ipv6_ext_len(d, off, ah_off, type) :
-					  0;
-		if (!len)
+	ip6_walk_init(&w, d, ah_off);
+	while (w.off < ah_off) {
+		if (ip6_walk_next(&w) <= 0)
 			return XDPSEC_CNT_DROP_ESP_MALFORMED;
-		if (type == EXT_FRAGMENT && ipv6_frag_is_real(d + off))
+		if (w.frag)
 			return XDPSEC_CNT_DROP_FRAGMENT;
-		if ((type == EXT_HOP || type == EXT_DSTOPTS) &&
-		    ipv6_zero_mutable_opts(c, off, len))
+		if ((w.type == IP6_EXT_HOP || w.type == IP6_EXT_DSTOPTS) &&
+		    ipv6_zero_mutable_opts(c, w.nh_off, w.off - w.nh_off))
 			return XDPSEC_CNT_DROP_ESP_MALFORMED;
-		nh_at = off;
-		off += len;
 	}
 
-	*nh_off = nh_at;
+	*nh_off = w.nh_off;
 	return XDPSEC_CNT_OK;
 }
 
@@ -456,46 +237,6 @@ static int ah_sign(const struct ah_sa *a, uint64_t seq, uint8_t *d,
 	return XDPSEC_CNT_OK;
 }
 
-static void outer4_write(const struct ah_sa *a, uint64_t seq,
-			 const struct ip_info *inner, uint8_t *out,
-			 uint32_t tot_len)
-{
-	memset(out, 0, IPV4_HDR_LEN);
-	out[0] = 0x45;
-
-	/*
-	 * RFC 6040 normal mode: DSCP and ECN are both copied, so that
-	 * congestion marks set on the tunnel can be carried to the inner
-	 * packet at the far end.  Neither is covered by the ICV.
-	 */
-	out[1] = inner->tos;
-	put_be16(out + 2, (uint16_t)tot_len);
-
-	/*
-	 * The identification only has to be unique while fragments may be
-	 * in flight; the sequence number never repeats within an SA.
-	 */
-	put_be16(out + 4, (uint16_t)seq);
-	put_be16(out + 6, inner->df ? IPV4_DF : 0);
-	out[8] = OUTER_TTL;
-	out[9] = XDPSEC_IPPROTO_AH;
-	memcpy(out + 12, &a->src.v4, 4);
-	memcpy(out + 16, &a->dst.v4, 4);
-	ipv4_set_csum(out, IPV4_HDR_LEN);
-}
-
-static void outer6_write(const struct ah_sa *a, const struct ip_info *inner,
-			 uint8_t *out, uint32_t tot_len)
-{
-	/* Traffic class copied as for IPv4; the flow label is left 0. */
-	put_be32(out, 6u << 28 | (uint32_t)inner->tos << 20);
-	put_be16(out + 4, (uint16_t)(tot_len - IPV6_HDR_LEN));
-	out[6] = XDPSEC_IPPROTO_AH;
-	out[7] = OUTER_TTL;
-	memcpy(out + 8, a->src.v6, 16);
-	memcpy(out + 24, a->dst.v6, 16);
-}
-
 /* The ICV form of an outer header without options or extension headers. */
 static void outer_canon(const uint8_t *outer, uint32_t outer_len,
 			uint8_t *c)
@@ -510,100 +251,36 @@ static void outer_canon(const uint8_t *outer, uint32_t outer_len,
 	ah_canon(outer, &ip, outer_len, c, &nh_off);
 }
 
-/*
- * The largest packet an IP header of this version can describe: the IPv4
- * total length counts the header, the IPv6 payload length does not.
- */
-static uint32_t ip_max_len(uint8_t version)
-{
-	return IP_MAX_LEN + (version == 6 ? IPV6_HDR_LEN : 0);
-}
-
 static int ah_encap_tunnel(const struct ah_sa *a, uint64_t seq,
 			   struct pkt *p, const struct ip_info *inner)
 {
-	uint8_t version = family_version(a->family);
-	uint32_t outer_len = outer_hdr_len(a->family);
-	uint32_t ah_len = ah_len_for(a, version);
+	uint32_t outer_len = ip_family_hdr_len(a->family);
+	uint32_t ah_len = ah_len_for(a, ip_family_version(a->family));
 	uint32_t head = outer_len + ah_len;
-	uint32_t tot_len = head + inner->len;
+	struct ip_outer o = {
+		.family = a->family,
+		.proto = XDPSEC_IPPROTO_AH,
+		.id = (uint16_t)seq,
+		.tot_len = head + inner->len,
+		.src = &a->src,
+		.dst = &a->dst,
+	};
 	uint8_t canon[IPV6_HDR_LEN];
 	uint8_t *outer;
 
-	if (p->headroom < head || tot_len > ip_max_len(version))
+	if (p->headroom < head || o.tot_len > ip_max_len(a->family))
 		return XDPSEC_CNT_DROP_TOO_BIG;
 
+	/* The outer DSCP and ECN are mutable: the ICV does not cover them. */
 	outer = p->data - head;
-	if (version == 4)
-		outer4_write(a, seq, inner, outer, tot_len);
-	else
-		outer6_write(a, inner, outer, tot_len);
+	ip_outer_write(outer, &o, inner);
 	ah_write_hdr(a, seq, outer + outer_len, ah_len,
-		     inner->version == 4 ? XDPSEC_IPPROTO_IPIP :
-					   XDPSEC_IPPROTO_IPV6);
+		     ip_tunnel_proto(inner));
 	outer_canon(outer, outer_len, canon);
 
-	/* Anything after the inner packet's own end is link-layer padding. */
-	p->tailroom += p->len - inner->len;
-	p->data = outer;
-	p->len = tot_len;
-	p->headroom -= head;
-	return ah_sign(a, seq, outer, canon, outer_len, ah_len, tot_len);
-}
-
-/*
- * Where transport mode puts AH in an IPv6 packet (RFC 4302 3.1.1): after
- * the headers routers look at (hop-by-hop, routing, fragment, and
- * destination options meant for each hop of a routing header), in front
- * of the ones for the final destination.  *nh_off is the next header field
- * that will name AH.
- */
-static int ipv6_ah_point(const uint8_t *d, const struct ip_info *ip,
-			 uint32_t *ins, uint32_t *nh_off)
-{
-	uint32_t off = IPV6_HDR_LEN, nh_at = 6;
-
-	*ins = IPV6_HDR_LEN;
-	*nh_off = nh_at;
-
-	while (ipv6_is_ext(d[nh_at])) {
-		uint8_t type = d[nh_at];
-		uint32_t len = ipv6_ext_len(d, off, ip->len, type);
-
-		if (!len)
-			return XDPSEC_CNT_DROP_ESP_MALFORMED;
-		if (type == EXT_FRAGMENT && ipv6_frag_is_real(d + off))
-			return XDPSEC_CNT_DROP_FRAGMENT;
-		nh_at = off;
-		off += len;
-		if (type != EXT_DSTOPTS) {
-			*ins = off;
-			*nh_off = nh_at;
-		}
-	}
-	return XDPSEC_CNT_OK;
-}
-
-static int ah_transport_point(const uint8_t *d, const struct ip_info *ip,
-			      uint32_t *ins, uint32_t *nh_off)
-{
-	if (ip->version == 6)
-		return ipv6_ah_point(d, ip, ins, nh_off);
-
-	if (ip->frag)
-		return XDPSEC_CNT_DROP_FRAGMENT;
-	*ins = ip->hdr_len;
-	*nh_off = 9;
-	return XDPSEC_CNT_OK;
-}
-
-/* Sets the length field of an IP header for a packet of len bytes. */
-static void ip_put_len(uint8_t *d, uint8_t version, uint32_t len)
-{
-	if (version == 4)
-		put_be16(d + 2, (uint16_t)len);
-	else
-		put_be16(d + 4, (uint16_t)(len - IPV6_HDR_LEN));
+	/* Link-layer padding after the inner packet's end becomes tailroom. */
+	pkt_set(p, outer, o.tot_len);
+	return ah_sign(a, seq, outer, canon, outer_len, ah_len, o.tot_len);
 }
 
 /*
@@ -621,69 +298,84 @@ static int transport_canon(const uint8_t *d, const struct ip_info *ip,
 	if (ret)
 		return ret;
 	canon[nh_off] = XDPSEC_IPPROTO_AH;
-	ip_put_len(canon, ip->version, tot_len);
+	ip_set_len(canon, tot_len);
 	return XDPSEC_CNT_OK;
 }
 
 static int ah_encap_transport(const struct ah_sa *a, uint64_t seq,
 			      struct pkt *p, const struct ip_info *ip)
 {
-	uint32_t ins, nh_off, ah_len, tot_len;
+	uint32_t ah_len, tot_len;
 	uint8_t canon[AH_HDRS_MAX];
+	struct ip_ins at;
 	uint8_t *d;
-	uint8_t proto;
 	int ret;
 
-	if (ip->version != family_version(a->family))
+	if (ip->version != ip_family_version(a->family))
 		return XDPSEC_CNT_DROP_NO_SA;
 
-	ret = ah_transport_point(p->data, ip, &ins, &nh_off);
+	/*
+	 * RFC 4302 3.1.1: no AH on fragments, even when what follows the
+	 * fragment header is malformed.  The walk takes as many extension
+	 * headers as the packet holds; ah_canon() bounds those in front of
+	 * AH.
+	 */
+	ret = ip_ins_point(p->data, ip, IP6_EXT_ANY, &at);
+	if (at.frag)
+		return XDPSEC_CNT_DROP_FRAGMENT;
 	if (ret)
 		return ret;
 
 	ah_len = ah_len_for(a, ip->version);
 	tot_len = ip->len + ah_len;
-	if (p->headroom < ah_len || tot_len > ip_max_len(ip->version))
+	if (p->headroom < ah_len || tot_len > ip_max_len(a->family))
 		return XDPSEC_CNT_DROP_TOO_BIG;
 
-	ret = transport_canon(p->data, ip, ins, tot_len, canon);
+	ret = transport_canon(p->data, ip, at.off, tot_len, canon);
 	if (ret)
 		return ret;
 
 	/* The headers in front of AH move; the rest stays in place. */
 	d = p->data - ah_len;
-	memmove(d, p->data, ins);
-	proto = d[nh_off];
-	d[nh_off] = XDPSEC_IPPROTO_AH;
-	ah_write_hdr(a, seq, d + ins, ah_len, proto);
-	ip_put_len(d, ip->version, tot_len);
-	if (ip->version == 4)
-		ipv4_set_csum(d, ins);
+	memmove(d, p->data, at.off);
+	ah_write_hdr(a, seq, d + at.off, ah_len, d[at.nh_off]);
+	ip_hdr_update(d, at.nh_off, XDPSEC_IPPROTO_AH, tot_len);
 
-	p->tailroom += p->len - ip->len;
-	p->data = d;
-	p->len = tot_len;
-	p->headroom -= ah_len;
-	return ah_sign(a, seq, d, canon, ins, ah_len, tot_len);
+	pkt_set(p, d, tot_len);
+	return ah_sign(a, seq, d, canon, at.off, ah_len, tot_len);
 }
 
 uint32_t ah_encap_len(const struct ah_sa *a, uint32_t inner_len)
 {
-	uint32_t ah_len = ah_len_for(a, family_version(a->family));
+	uint32_t ah_len = ah_len_for(a, ip_family_version(a->family));
 
 	if (a->mode == XDPSEC_MODE_TUNNEL)
-		return outer_hdr_len(a->family) + ah_len + inner_len;
+		return ip_family_hdr_len(a->family) + ah_len + inner_len;
 	return ah_len + inner_len;
+}
+
+/* Checks the SA and describes the IP packet p, before anything else. */
+static int ah_begin(const struct ah_sa *a, const struct pkt *p,
+		    struct ip_info *ip)
+{
+	if (!ah_sa_usable(a))
+		return XDPSEC_CNT_DROP_NO_SA;
+
+	/*
+	 * The IP length field is the packet's end: a short frame may carry
+	 * Ethernet padding after it, which AH neither covers nor sends.
+	 */
+	return ip_info_parse(p->data, p->len, ip);
 }
 
 int ah_encap(const struct ah_sa *a, uint64_t seq, struct pkt *p)
 {
 	struct ip_info ip;
+	int ret;
 
-	if (!ah_sa_usable(a))
-		return XDPSEC_CNT_DROP_NO_SA;
-	if (ip_parse(p->data, p->len, &ip))
-		return XDPSEC_CNT_DROP_ESP_MALFORMED;
+	ret = ah_begin(a, p, &ip);
+	if (ret)
+		return ret;
 
 	switch (a->mode) {
 	case XDPSEC_MODE_TUNNEL:
@@ -750,88 +442,27 @@ static int ah_verify(const struct ah_sa *a, uint64_t seq, const uint8_t *d,
 	return XDPSEC_CNT_OK;
 }
 
-/*
- * RFC 6040 section 4.2: a CE mark on the outer header is carried to an
- * ECN-capable inner packet.  A Not-ECT inner packet is left as it is, as
- * ESP decapsulation does.
- */
-static void ah_ecn_decap(uint8_t outer_tos, uint8_t *inner,
-			 const struct ip_info *info)
-{
-	uint8_t ecn = info->tos & ECN_MASK;
-
-	if ((outer_tos & ECN_MASK) != ECN_CE || ecn == ECN_NOT_ECT ||
-	    ecn == ECN_CE)
-		return;
-
-	if (info->version == 4) {
-		uint16_t old = get_be16(inner);
-
-		/*
-		 * Updated rather than recomputed, so that a header that was
-		 * damaged stays detectably damaged.
-		 */
-		inner[1] |= ECN_CE;
-		put_be16(inner + 10, csum_replace(get_be16(inner + 10), old,
-						  get_be16(inner)));
-	} else {
-		/* The ECN bits are bits 5 and 4 of the second byte. */
-		inner[1] |= ECN_CE << 4;
-	}
-}
-
 static int ah_decap_tunnel(struct pkt *p, const struct ip_info *outer,
 			   uint32_t ah_off, uint32_t ah_len)
 {
-	uint8_t *buf_end = p->data + p->len + p->tailroom;
 	uint32_t inner_off = ah_off + ah_len;
-	uint8_t *inner = p->data + inner_off;
-	uint8_t next_hdr = p->data[ah_off];
-	struct ip_info ip;
-	uint8_t version;
 
-	if (next_hdr == XDPSEC_IPPROTO_IPIP)
-		version = 4;
-	else if (next_hdr == XDPSEC_IPPROTO_IPV6)
-		version = 6;
-	else
-		return XDPSEC_CNT_DROP_NEXT_HEADER;
-
-	if (inner_off >= outer->len)
-		return XDPSEC_CNT_DROP_ESP_MALFORMED;
-	if (inner[0] >> 4 != version)
-		return XDPSEC_CNT_DROP_NEXT_HEADER;
-	if (ip_parse(inner, outer->len - inner_off, &ip))
-		return XDPSEC_CNT_DROP_ESP_MALFORMED;
-
-	ah_ecn_decap(outer->tos, inner, &ip);
-
-	p->data = inner;
-	p->len = ip.len;
-	p->headroom += inner_off;
-	p->tailroom = buf_end - (inner + ip.len);
-	return XDPSEC_CNT_OK;
+	/* ah_check_hdr() has kept inner_off within the outer packet. */
+	return ip_tunnel_decap(p, outer->tos, p->data[ah_off],
+			       p->data + inner_off, outer->len - inner_off);
 }
 
 static void ah_decap_transport(struct pkt *p, const struct ip_info *ip,
 			       uint32_t ah_off, uint32_t ah_len,
 			       uint32_t nh_off)
 {
-	uint8_t *buf_end = p->data + p->len + p->tailroom;
 	uint8_t next_hdr = p->data[ah_off];
 	uint8_t *d = p->data + ah_len;
 
 	/* The headers in front of AH move over it; the rest stays. */
 	memmove(d, p->data, ah_off);
-	d[nh_off] = next_hdr;
-	ip_put_len(d, ip->version, ip->len - ah_len);
-	if (ip->version == 4)
-		ipv4_set_csum(d, ah_off);
-
-	p->data = d;
-	p->len = ip->len - ah_len;
-	p->headroom += ah_len;
-	p->tailroom = buf_end - (d + p->len);
+	ip_hdr_update(d, nh_off, next_hdr, ip->len - ah_len);
+	pkt_set(p, d, ip->len - ah_len);
 }
 
 int ah_decap(const struct ah_sa *a, uint64_t seq, struct pkt *p,
@@ -841,15 +472,9 @@ int ah_decap(const struct ah_sa *a, uint64_t seq, struct pkt *p,
 	struct ip_info ip;
 	int ret;
 
-	if (!ah_sa_usable(a))
-		return XDPSEC_CNT_DROP_NO_SA;
-
-	/*
-	 * The IP length field is the packet's end: a short frame may carry
-	 * Ethernet padding after it, which the ICV does not cover.
-	 */
-	if (ip_parse(p->data, p->len, &ip))
-		return XDPSEC_CNT_DROP_ESP_MALFORMED;
+	ret = ah_begin(a, p, &ip);
+	if (ret)
+		return ret;
 
 	ret = ah_verify(a, seq, p->data, &ip, ah_off, &ah_len, &nh_off);
 	if (ret)
@@ -873,7 +498,7 @@ int ah_sa_init(struct ah_sa *a, const struct xdpsec_sa *pub,
 
 	memset(a, 0, sizeof(*a));
 	if (pub->proto != XDPSEC_IPPROTO_AH || !info ||
-	    key_len != info->key_len || !family_version(pub->family))
+	    key_len != info->key_len || !ip_family_version(pub->family))
 		return -EINVAL;
 	if (pub->mode != XDPSEC_MODE_TUNNEL &&
 	    pub->mode != XDPSEC_MODE_TRANSPORT)

@@ -51,6 +51,7 @@ enum daemon_key {
 	D_XDP_MODE,
 	D_HOST_INTERFACE,
 	D_HOST_MTU,
+	D_NATT_KEEPALIVE,
 	D_NKEYS,
 };
 
@@ -105,6 +106,7 @@ static const char *const daemon_keys[D_NKEYS] = {
 	[D_XDP_MODE] = "xdp_mode",
 	[D_HOST_INTERFACE] = "host_interface",
 	[D_HOST_MTU] = "host_mtu",
+	[D_NATT_KEEPALIVE] = "natt_keepalive",
 };
 
 static const char *const sa_keys[SA_NKEYS] = {
@@ -776,6 +778,7 @@ void config_daemon_defaults(struct daemon_conf *d)
 	d->log_level = LOG_LVL_INFO;
 	d->xdp_mode = XDP_ATTACH_AUTO;
 	d->host_mtu = CONFIG_HOST_MTU_DEFAULT;
+	d->natt_keepalive = CONFIG_NATT_KEEPALIVE_DEFAULT;
 }
 
 static int replay_window_parse(const char *val, uint32_t *out, char *err,
@@ -898,6 +901,20 @@ static int daemon_set_host_mtu(struct daemon_conf *d, const char *val,
 	return 0;
 }
 
+/* Seconds between NAT-T keepalives; 0 sends none. */
+static int daemon_set_natt_keepalive(struct daemon_conf *d, const char *val,
+				     char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (parse_uint(val, CONFIG_NATT_KEEPALIVE_MAX, &v))
+		return seterr(err, errlen,
+			      "natt_keepalive '%s' is invalid: use 0 (off) to %d seconds",
+			      val, CONFIG_NATT_KEEPALIVE_MAX);
+	d->natt_keepalive = v;
+	return 0;
+}
+
 int config_daemon_set(struct daemon_conf *d, const char *key,
 		      const char *val, char *err, size_t errlen)
 {
@@ -940,6 +957,8 @@ int config_daemon_set(struct daemon_conf *d, const char *key,
 		return daemon_set_host_if(d, val, err, errlen);
 	case D_HOST_MTU:
 		return daemon_set_host_mtu(d, val, err, errlen);
+	case D_NATT_KEEPALIVE:
+		return daemon_set_natt_keepalive(d, val, err, errlen);
 	}
 	return unknown_key(si, key, err, errlen);
 }

@@ -66,6 +66,12 @@ struct daemon_conf {
 	enum xdp_attach_mode xdp_mode;
 	char host_if[IF_NAMESIZE];	/* "" unless host_interface is set */
 	uint32_t host_mtu;
+	uint32_t natt_keepalive;	/* seconds, 0 = none */
+};
+
+enum config_natt {
+	CONFIG_NATT_KEEPALIVE_DEFAULT = 20,	/* RFC 3948 2.3 */
+	CONFIG_NATT_KEEPALIVE_MAX = 3600,
 };
 
 enum config_host_mtu {

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "host.h"
+#include "natt.h"
 #include "nexthop.h"
 #include "sad.h"
 #include "spd.h"
@@ -30,6 +31,8 @@ struct daemon {
 	unsigned int n_ifaces;
 	struct umem umem;
 	struct host_if host;		/* when host_interface is set */
+	struct natt natt;
+	time_t natt_last;
 	struct nh_table *nh;
 	struct xdpsec_wstats *wstats;	/* mmap of "wstats" */
 

@@ -32,24 +32,19 @@
  * A nonce (salt || IV) never repeats under one key because the sequence
  * number never does.
  *
- * Packet bytes may sit at any alignment, so headers are copied into local
- * structures or accessed bytewise rather than through casts.
+ * Packet bytes may sit at any alignment, so headers are accessed bytewise
+ * rather than through casts.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/ip.h>
-#include <netinet/ip6.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "esp.h"
+#include "iphdr.h"
 
 enum esp_sizes {
-	IPV4_HDR_LEN = 20,
-	IPV6_HDR_LEN = 40,
 	UDP_HDR_LEN = 8,
 	ESP_HDR_LEN = 8,
 	ESP_SEQ_HI_LEN = 4,
@@ -57,29 +52,7 @@ enum esp_sizes {
 	ESP_ALIGN = 4,		/* RFC 4303 2.4: 32-bit alignment */
 	ESP_AEAD_ICV_LEN = 16,	/* what an SA set up field by field has */
 	ESP_AAD_MAX = 12,	/* SPI || seq_hi || seq_lo */
-	IP_MAX_LEN = 65535,
 	IPV6_EXT_MAX = 8,	/* extension headers walked in front of ESP */
-};
-
-enum {
-	OUTER_TTL = 64,
-	ECN_MASK = 0x3,
-	ECN_NOT_ECT = 0x0,
-	ECN_CE = 0x3,
-	IPV4_PROTO_OFF = 9,	/* offset of the IPv4 protocol field */
-	IPV6_NXT_OFF = 6,	/* offset of the IPv6 next header field */
-	IPV4_FRAG_MASK = 0x3fff,	/* MF and fragment offset */
-	IPV6_FRAG_MASK = 0xfff9,	/* fragment offset and M */
-};
-
-/* What framing needs to know of an IP header. */
-struct ip_info {
-	uint8_t version;	/* 4 or 6 */
-	uint8_t tos;		/* IPv4 TOS or IPv6 traffic class */
-	bool df;		/* IPv4 "don't fragment" */
-	bool frag;		/* IPv4 fragment: MF or an offset */
-	uint32_t hdr_len;	/* fixed header and IPv4 options */
-	uint32_t len;		/* whole packet, from its own length field */
 };
 
 /*
@@ -116,286 +89,6 @@ struct esp_layout {
 	uint32_t data_len;	/* payload to next_hdr */
 	uint8_t *icv;
 };
-
-/* ---- Bytes and checksums ---- */
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, v >> 32);
-	put_be32(p + 4, (uint32_t)v);
-}
-
-/* Adds len bytes as big-endian 16-bit words to a one's complement sum. */
-static uint64_t csum_add(uint64_t sum, const uint8_t *data, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)data[i] << 8 | data[i + 1];
-	if (len & 1)
-		sum += (uint32_t)data[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* The Internet checksum of len bytes (RFC 1071), in host order. */
-static uint16_t ip_csum(const uint8_t *data, size_t len)
-{
-	return csum_fold(csum_add(0, data, len));
-}
-
-/*
- * Updates a checksum (host order) for one 16-bit word changing from old to
- * new, as in equation 3 of RFC 1624.
- */
-static uint16_t csum_replace(uint16_t check, uint16_t old, uint16_t new)
-{
-	uint32_t sum = (uint16_t)~check + (uint32_t)(uint16_t)~old + new;
-
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* Recomputes the checksum of the IPv4 header at h, options included. */
-static void ipv4_fix_csum(uint8_t *h)
-{
-	uint32_t hdr_len = (h[0] & 0xf) * 4u;
-
-	put_be16(h + 10, 0);
-	put_be16(h + 10, ip_csum(h, hdr_len));
-}
-
-/* ---- IP headers ---- */
-
-static int ipv4_parse(const uint8_t *data, uint32_t avail,
-		      struct ip_info *info)
-{
-	struct iphdr h;
-	uint32_t hdr_len;
-	uint32_t tot_len;
-
-	if (avail < IPV4_HDR_LEN)
-		return -1;
-	memcpy(&h, data, sizeof(h));
-
-	hdr_len = h.ihl * 4u;
-	tot_len = ntohs(h.tot_len);
-	if (hdr_len < IPV4_HDR_LEN || tot_len < hdr_len || tot_len > avail)
-		return -1;
-
-	info->version = 4;
-	info->tos = h.tos;
-	info->df = !!(h.frag_off & htons(IP_DF));
-	info->frag = !!(h.frag_off & htons(IPV4_FRAG_MASK));
-	info->hdr_len = hdr_len;
-	info->len = tot_len;
-	return 0;
-}
-
-/*
- * A payload length of 0 is taken literally (a bare header): jumbograms
- * cannot occur in frames of our size.
- */
-static int ipv6_parse(const uint8_t *data, uint32_t avail,
-		      struct ip_info *info)
-{
-	struct ip6_hdr h;
-	uint32_t len;
-
-	if (avail < IPV6_HDR_LEN)
-		return -1;
-	memcpy(&h, data, sizeof(h));
-
-	len = IPV6_HDR_LEN + ntohs(h.ip6_plen);
-	if (len > avail)
-		return -1;
-
-	info->version = 6;
-	info->tos = (ntohl(h.ip6_flow) >> 20) & 0xff;
-	info->df = false;
-	info->frag = false;
-	info->hdr_len = IPV6_HDR_LEN;
-	info->len = len;
-	return 0;
-}
-
-/*
- * Checks that data holds a plausible IP packet of at most avail bytes and
- * describes it.  Bytes after the length its header gives (Ethernet padding
- * of short frames, TFC padding) are not part of it.
- */
-static int ip_parse(const uint8_t *data, uint32_t avail,
-		    struct ip_info *info)
-{
-	if (avail < 1)
-		return -1;
-
-	switch (data[0] >> 4) {
-	case 4:
-		return ipv4_parse(data, avail, info);
-	case 6:
-		return ipv6_parse(data, avail, info);
-	default:
-		return -1;
-	}
-}
-
-/*
- * The IPv6 extension headers that may come before ESP in transport mode
- * (RFC 4303 3.1.1): those processed on the way, by routers or by the
- * destinations a routing header lists.
- */
-static bool ipv6_ext_in_front(uint8_t nh)
-{
-	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING ||
-	       nh == IPPROTO_FRAGMENT || nh == IPPROTO_DSTOPTS;
-}
-
-/*
- * The length of the extension header nh at off, or 0 if it does not fit in
- * len bytes.  *frag is set if it is the fragment header of a fragment: an
- * atomic fragment (offset 0, no M flag, RFC 6946) is a whole packet.
- */
-static uint32_t ipv6_ext_len(const uint8_t *d, uint32_t len, uint32_t off,
-			     uint8_t nh, bool *frag)
-{
-	uint32_t ext_len;
-
-	if ((uint64_t)off + 8 > len)
-		return 0;
-
-	if (nh == IPPROTO_FRAGMENT) {
-		if (get_be16(d + off + 2) & IPV6_FRAG_MASK)
-			*frag = true;
-		return 8;
-	}
-
-	ext_len = (d[off + 1] + 1u) * 8;
-	return (uint64_t)off + ext_len > len ? 0 : ext_len;
-}
-
-/*
- * Finds where ESP goes in an IPv6 packet of len bytes: after hop-by-hop,
- * routing and fragment headers and any destination options in front of a
- * routing header; destination options for the final destination only go
- * inside.  Sets *ins and *nh_off (the byte naming the header at *ins).
- */
-static int ipv6_ins_point(const uint8_t *d, uint32_t len, uint32_t *ins,
-			  uint32_t *nh_off, bool *frag)
-{
-	uint32_t off = IPV6_HDR_LEN, at = IPV6_NXT_OFF;
-	uint8_t nh = d[IPV6_NXT_OFF];
-
-	*ins = off;
-	*nh_off = at;
-	*frag = false;
-
-	for (int n = 0; ipv6_ext_in_front(nh); n++) {
-		uint32_t ext_len = ipv6_ext_len(d, len, off, nh, frag);
-
-		if (!ext_len || n == IPV6_EXT_MAX)
-			return -1;
-
-		at = off;
-		off += ext_len;
-		if (nh != IPPROTO_DSTOPTS) {
-			*ins = off;
-			*nh_off = at;
-		}
-		nh = d[at];
-	}
-	return 0;
-}
-
-/*
- * The reverse, on a received packet: walks the extension headers up to
- * end, where UDP or ESP starts, checks that they lead there and sets
- * *nh_off to the byte that names it.
- */
-static int ipv6_walk_to(const uint8_t *d, uint32_t end, uint8_t want,
-			uint32_t *nh_off, bool *frag)
-{
-	uint32_t off = IPV6_HDR_LEN, at = IPV6_NXT_OFF;
-	uint8_t nh = d[IPV6_NXT_OFF];
-
-	*frag = false;
-
-	for (int n = 0; off < end; n++) {
-		uint32_t ext_len;
-
-		if (!ipv6_ext_in_front(nh) || n == IPV6_EXT_MAX)
-			return -1;
-
-		ext_len = ipv6_ext_len(d, end, off, nh, frag);
-		if (!ext_len)
-			return -1;
-
-		at = off;
-		off += ext_len;
-		nh = d[at];
-	}
-
-	if (off != end || nh != want)
-		return -1;
-
-	*nh_off = at;
-	return 0;
-}
-
-static uint32_t ip_hdr_len(uint8_t family)
-{
-	switch (family) {
-	case XDPSEC_AF_INET:
-		return IPV4_HDR_LEN;
-	case XDPSEC_AF_INET6:
-		return IPV6_HDR_LEN;
-	default:
-		return 0;
-	}
-}
-
-/* The longest packet the family's length field can describe. */
-static uint64_t ip_max_len(uint8_t family)
-{
-	/* The IPv4 total length counts the header, the IPv6 one does not. */
-	return family == XDPSEC_AF_INET6 ? IP_MAX_LEN + IPV6_HDR_LEN :
-					   IP_MAX_LEN;
-}
-
-static uint8_t family_of_version(uint8_t version)
-{
-	return version == 4 ? XDPSEC_AF_INET : XDPSEC_AF_INET6;
-}
 
 /* ---- The SA ---- */
 
@@ -457,7 +150,7 @@ static bool esp_shape_get(const struct esp_sa *sa, struct esp_shape *s)
 	else
 		ok = esp_shape_alg(sa, s);
 
-	if (!ok || !ip_hdr_len(sa->family))
+	if (!ok || !ip_family_hdr_len(sa->family))
 		return false;
 
 	if (sa->mode != XDPSEC_MODE_TUNNEL && sa->mode != XDPSEC_MODE_TRANSPORT)
@@ -465,7 +158,7 @@ static bool esp_shape_get(const struct esp_sa *sa, struct esp_shape *s)
 
 	s->udp_len = sa->flags & XDPSEC_SA_F_UDP_ENCAP ? UDP_HDR_LEN : 0;
 	s->outer_len =
-		sa->mode == XDPSEC_MODE_TUNNEL ? ip_hdr_len(sa->family) : 0;
+		sa->mode == XDPSEC_MODE_TUNNEL ? ip_family_hdr_len(sa->family) : 0;
 	return true;
 }
 
@@ -526,7 +219,7 @@ static bool esp_sa_pub_ok(const struct xdpsec_sa *pub)
 	    pub->mode != XDPSEC_MODE_TRANSPORT)
 		return false;
 
-	if (!ip_hdr_len(pub->family))
+	if (!ip_family_hdr_len(pub->family))
 		return false;
 
 	/* Port 0 cannot be sent to, nor is it a valid source port. */
@@ -624,26 +317,24 @@ static int esp_plan(const struct esp_sa *sa, const struct esp_shape *s,
 		    const uint8_t *d, const struct ip_info *ip, uint64_t room,
 		    struct esp_plan *pl)
 {
-	uint32_t ins = 0, nh_off = 0;
-	bool frag = ip->frag;
+	struct ip_ins at = { 0 };
+	int ret;
 
 	if (sa->mode == XDPSEC_MODE_TRANSPORT) {
-		if (family_of_version(ip->version) != sa->family)
+		if (ip->version != ip_family_version(sa->family))
 			return XDPSEC_CNT_DROP_SELECTOR;
 
-		ins = ip->hdr_len;
-		nh_off = IPV4_PROTO_OFF;
-		if (ip->version == 6 &&
-		    ipv6_ins_point(d, ip->len, &ins, &nh_off, &frag))
-			return XDPSEC_CNT_DROP_ESP_MALFORMED;
+		ret = ip_ins_point(d, ip, IPV6_EXT_MAX, &at);
+		if (ret)
+			return ret;
 
 		/* RFC 4303 3.1.1: transport mode takes whole datagrams. */
-		if (frag)
+		if (at.frag)
 			return XDPSEC_CNT_DROP_FRAGMENT;
 	}
 
-	esp_plan_sizes(sa, s, ins, ip->len, room, pl);
-	pl->nh_off = nh_off;
+	esp_plan_sizes(sa, s, at.off, ip->len, room, pl);
+	pl->nh_off = at.nh_off;
 	return XDPSEC_CNT_OK;
 }
 
@@ -657,7 +348,7 @@ uint32_t esp_encap_len(const struct esp_sa *sa, uint32_t inner_len)
 		return 0;
 
 	if (sa->mode == XDPSEC_MODE_TRANSPORT) {
-		ins = ip_hdr_len(sa->family);
+		ins = ip_family_hdr_len(sa->family);
 		if (ins > inner_len)
 			ins = inner_len;
 	}
@@ -672,7 +363,7 @@ uint32_t esp_encap_len_pkt(const struct esp_sa *sa, const struct pkt *p)
 	struct esp_plan pl;
 	struct ip_info ip;
 
-	if (!esp_shape_get(sa, &s) || ip_parse(p->data, p->len, &ip))
+	if (!esp_shape_get(sa, &s) || ip_info_parse(p->data, p->len, &ip))
 		return 0;
 
 	if (esp_plan(sa, &s, p->data, &ip, UINT64_MAX, &pl))
@@ -879,64 +570,13 @@ static void udp_write(const struct esp_sa *sa, const uint8_t *ip, int version,
 	if (version == 4)
 		return;
 
-	sum = csum_add(0, ip + 8, 32);
+	sum = ip_csum_add(0, ip + 8, 32);
 	sum += udp_len + XDPSEC_IPPROTO_UDP;
-	sum = csum_add(sum, udp, udp_len);
+	sum = ip_csum_add(sum, udp, udp_len);
 
 	/* 0 means "no checksum"; a computed 0 is sent as all ones. */
-	check = csum_fold(sum);
+	check = ip_csum_fold(sum);
 	put_be16(udp + 6, check ? check : 0xffff);
-}
-
-static void outer4_write(const struct esp_sa *sa, uint64_t seq,
-			 const struct ip_info *inner, uint8_t *out,
-			 uint32_t tot_len, uint8_t proto)
-{
-	struct iphdr h;
-
-	memset(&h, 0, sizeof(h));
-	h.version = 4;
-	h.ihl = IPV4_HDR_LEN / 4;
-
-	/*
-	 * RFC 6040 normal mode: DSCP and ECN are both copied, so that
-	 * congestion marks set on the tunnel can be carried to the inner
-	 * packet at the far end.
-	 */
-	h.tos = inner->tos;
-	h.tot_len = htons(tot_len);
-
-	/*
-	 * The identification only has to be unique while fragments may be
-	 * in flight; the sequence number never repeats within an SA.
-	 */
-	h.id = htons((uint16_t)seq);
-	h.frag_off = inner->df ? htons(IP_DF) : 0;
-	h.ttl = OUTER_TTL;
-	h.protocol = proto;
-	h.saddr = sa->src.v4;
-	h.daddr = sa->dst.v4;
-	h.check = htons(ip_csum((const uint8_t *)&h, sizeof(h)));
-
-	memcpy(out, &h, sizeof(h));
-}
-
-static void outer6_write(const struct esp_sa *sa, const struct ip_info *inner,
-			 uint8_t *out, uint32_t tot_len, uint8_t proto)
-{
-	struct ip6_hdr h;
-
-	memset(&h, 0, sizeof(h));
-
-	/* Traffic class copied as for IPv4; the flow label is left 0. */
-	h.ip6_flow = htonl(6u << 28 | (uint32_t)inner->tos << 20);
-	h.ip6_plen = htons(tot_len - IPV6_HDR_LEN);
-	h.ip6_nxt = proto;
-	h.ip6_hlim = OUTER_TTL;
-	memcpy(&h.ip6_src, sa->src.v6, sizeof(h.ip6_src));
-	memcpy(&h.ip6_dst, sa->dst.v6, sizeof(h.ip6_dst));
-
-	memcpy(out, &h, sizeof(h));
 }
 
 static uint8_t esp_proto(const struct esp_shape *s)
@@ -952,45 +592,33 @@ static int esp_encap_tunnel(const struct esp_sa *sa,
 			    const struct esp_plan *pl, struct pkt *p)
 {
 	uint8_t *outer = p->data - pl->head;
-	uint8_t next_hdr;
+	struct ip_outer o = {
+		.family = sa->family,
+		.proto = esp_proto(s),
+		.id = (uint16_t)seq,
+		.tot_len = pl->tot_len,
+		.src = &sa->src,
+		.dst = &sa->dst,
+	};
 	struct esp_layout l;
 	int ret;
 
-	next_hdr = inner->version == 4 ? XDPSEC_IPPROTO_IPIP :
-					 XDPSEC_IPPROTO_IPV6;
 	esp_layout_out(s, p->data, pl, &l);
 
 	/* RFC 4303 2.7: TFC padding is zeros, after the inner packet. */
 	memset(p->data + inner->len, 0, pl->tfc_len);
 
 	ret = esp_protect(sa, s, seq, &l, pl->data_len, pl->pad_len,
-			  next_hdr);
+			  ip_tunnel_proto(inner));
 	if (ret)
 		return ret;
 
-	if (s->outer_len == IPV4_HDR_LEN)
-		outer4_write(sa, seq, inner, outer, pl->tot_len, esp_proto(s));
-	else
-		outer6_write(sa, inner, outer, pl->tot_len, esp_proto(s));
+	ip_outer_write(outer, &o, inner);
 
 	if (l.udp)
 		udp_write(sa, outer, outer[0] >> 4, l.udp,
 			  pl->tot_len - (uint32_t)(l.udp - outer));
 	return XDPSEC_CNT_OK;
-}
-
-/* Fixes protocol or next header, length and checksum after a change. */
-static void ip_hdr_update(uint8_t *d, uint32_t nh_off, uint8_t proto,
-			  uint32_t tot_len)
-{
-	d[nh_off] = proto;
-
-	if (d[0] >> 4 == 4) {
-		put_be16(d + 2, (uint16_t)tot_len);
-		ipv4_fix_csum(d);
-	} else {
-		put_be16(d + 4, (uint16_t)(tot_len - IPV6_HDR_LEN));
-	}
 }
 
 static int esp_encap_transport(const struct esp_sa *sa,
@@ -1030,8 +658,9 @@ int esp_encap(const struct esp_sa *sa, uint64_t seq, struct pkt *p)
 	if (!esp_shape_get(sa, &s))
 		return XDPSEC_CNT_DROP_NO_SA;
 
-	if (ip_parse(p->data, p->len, &ip))
-		return XDPSEC_CNT_DROP_ESP_MALFORMED;
+	ret = ip_info_parse(p->data, p->len, &ip);
+	if (ret)
+		return ret;
 
 	/*
 	 * Anything after the packet's own end is link-layer padding; it is
@@ -1212,98 +841,43 @@ static int esp_check_trailer(const uint8_t *pt, uint32_t pt_len,
 	return XDPSEC_CNT_OK;
 }
 
-/* Checks that the decrypted payload is the IP packet next_hdr announces. */
-static int esp_check_inner(uint8_t next_hdr, const uint8_t *payload,
-			   uint32_t payload_len, struct ip_info *inner)
+static int esp_decap_tunnel(const struct ip_info *outer,
+			    const struct esp_layout *l, uint32_t payload_len,
+			    uint8_t next_hdr, struct pkt *p)
 {
-	uint8_t version;
-
 	/* RFC 4303 2.6: dummy packets are discarded without further ado. */
 	if (next_hdr == XDPSEC_IPPROTO_NONE)
 		return XDPSEC_CNT_DROP_DUMMY;
-
-	if (next_hdr == XDPSEC_IPPROTO_IPIP)
-		version = 4;
-	else if (next_hdr == XDPSEC_IPPROTO_IPV6)
-		version = 6;
-	else
-		return XDPSEC_CNT_DROP_NEXT_HEADER;
-
-	if (payload_len < 1)
-		return XDPSEC_CNT_DROP_ESP_MALFORMED;
-
-	if (payload[0] >> 4 != version)
-		return XDPSEC_CNT_DROP_NEXT_HEADER;
 
 	/*
 	 * The inner length may be shorter than the payload: the sender may
 	 * have added traffic flow confidentiality padding (RFC 4303 2.7).
 	 */
-	if (ip_parse(payload, payload_len, inner))
-		return XDPSEC_CNT_DROP_ESP_MALFORMED;
-
-	return XDPSEC_CNT_OK;
+	return ip_tunnel_decap(p, outer->tos, next_hdr, l->data, payload_len);
 }
 
 /*
- * RFC 6040 section 4.2: a CE mark on the outer header is carried to an
- * ECN-capable inner packet.  A Not-ECT inner packet is left as it is, as
- * the IPsec stacks of Linux and the BSDs do, rather than dropped.
+ * Transport mode, on a received packet: walks the IPv6 extension headers
+ * up to end, where UDP or ESP starts, checks that they lead there and sets
+ * *nh_off to the byte that names it.
  */
-static void esp_ecn_decap(uint8_t outer_tos, uint8_t *inner,
-			  const struct ip_info *info)
+static int ipv6_walk_to(const uint8_t *d, uint32_t end, uint8_t want,
+			uint32_t *nh_off, bool *frag)
 {
-	uint8_t ecn = info->tos & ECN_MASK;
+	struct ip6_walk w;
 
-	if ((outer_tos & ECN_MASK) != ECN_CE || ecn == ECN_NOT_ECT ||
-	    ecn == ECN_CE)
-		return;
-
-	if (info->version == 4) {
-		struct iphdr h;
-		uint16_t old, new;
-
-		memcpy(&h, inner, sizeof(h));
-
-		/* The TOS shares its checksum word with version and IHL. */
-		old = (uint16_t)(inner[0] << 8 | h.tos);
-		h.tos |= ECN_CE;
-		new = (uint16_t)(inner[0] << 8 | h.tos);
-		h.check = htons(csum_replace(ntohs(h.check), old, new));
-
-		memcpy(inner, &h, sizeof(h));
-	} else {
-		/* The ECN bits are bits 5 and 4 of the second byte. */
-		inner[1] |= ECN_CE << 4;
+	ip6_walk_init(&w, d, end);
+	for (int n = 0; w.off < end; n++) {
+		if (n == IPV6_EXT_MAX || ip6_walk_next(&w) <= 0)
+			return -1;
 	}
-}
 
-/* Sets p to len bytes at data, within the same buffer. */
-static void pkt_set(struct pkt *p, uint8_t *data, uint32_t len)
-{
-	uint8_t *buf_start = p->data - p->headroom;
-	uint8_t *buf_end = p->data + p->len + p->tailroom;
+	if (w.off != end || d[w.nh_off] != want)
+		return -1;
 
-	p->data = data;
-	p->len = len;
-	p->headroom = data - buf_start;
-	p->tailroom = buf_end - (data + len);
-}
-
-static int esp_decap_tunnel(const struct ip_info *outer,
-			    const struct esp_layout *l, uint32_t payload_len,
-			    uint8_t next_hdr, struct pkt *p)
-{
-	struct ip_info inner;
-	int ret;
-
-	ret = esp_check_inner(next_hdr, l->data, payload_len, &inner);
-	if (ret)
-		return ret;
-
-	esp_ecn_decap(outer->tos, l->data, &inner);
-	pkt_set(p, l->data, inner.len);
-	return XDPSEC_CNT_OK;
+	*nh_off = w.nh_off;
+	*frag = w.frag;
+	return 0;
 }
 
 /*
@@ -1367,8 +941,9 @@ int esp_decap(const struct esp_sa *sa, uint64_t seq, struct pkt *p,
 	 * The outer length field is the packet's end: a short frame may
 	 * carry Ethernet padding after it, which is not ESP.
 	 */
-	if (ip_parse(p->data, p->len, &outer))
-		return XDPSEC_CNT_DROP_ESP_MALFORMED;
+	ret = ip_info_parse(p->data, p->len, &outer);
+	if (ret)
+		return ret;
 
 	ret = esp_layout_in(&s, p->data, &outer, esp_off, &l);
 	if (ret)

@@ -7,13 +7,7 @@
 #include <netinet/ip6.h>
 
 #include "ip.h"
-
-enum {
-	IP6_EXT_HOP = 0,
-	IP6_EXT_ROUTING = 43,
-	IP6_EXT_FRAGMENT = 44,
-	IP6_EXT_DSTOPTS = 60,
-};
+#include "iphdr.h"
 
 static void ip_ports(const struct pkt *p, uint32_t l4, struct ip_fields *f)
 {

@@ -484,6 +484,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	host_routes(d);
 	d->cfg.daemon.default_action = cfg.daemon.default_action;
 	d->cfg.daemon.replay_window = cfg.daemon.replay_window;
+	d->cfg.daemon.natt_keepalive = cfg.daemon.natt_keepalive;
 	log_set_level(cfg.daemon.log_level);
 	config_map_write(d);
 	config_free(&cfg);
@@ -563,12 +564,38 @@ static int signals_open(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-/* Once a second: lifetimes. */
+/* Keepalives for every outbound SA that encapsulates in UDP. */
+static void natt_tick(struct daemon *d)
+{
+	static struct log_limit limit = LOG_LIMIT_INIT(1, 5);
+	time_t now = time(NULL);
+	int ret;
+
+	if (!d->cfg.daemon.natt_keepalive || d->natt.fd4 < 0 ||
+	    now - d->natt_last < (time_t)d->cfg.daemon.natt_keepalive)
+		return;
+	d->natt_last = now;
+	for (uint32_t i = 1; i < XDPSEC_MAX_SA; i++) {
+		const struct sa *sa = d->sad.slots[i];
+
+		if (!sa || sa->pub.dir != XDPSEC_DIR_OUT ||
+		    !(sa->pub.flags & XDPSEC_SA_F_UDP_ENCAP))
+			continue;
+		ret = natt_keepalive(&d->natt, &sa->pub);
+		if (ret)
+			log_ratelimited(&limit, LOG_LVL_WARN,
+					"SA %s: NAT-T keepalive: %s", sa->name,
+					strerror(-ret));
+	}
+}
+
+/* Once a second: lifetimes and keepalives. */
 static void daemon_tick(struct daemon *d)
 {
 	uint32_t before = d->sad.count;
 	char err[CONFIG_ERR_MAX];
 
+	natt_tick(d);
 	sad_expire(&d->sad, daemon_sync_workers, d);
 	/* Policies naming a removed SA now drop what they protect. */
 	if (d->sad.count != before && spd_compile(&d->spd, &d->sad, err,
@@ -627,6 +654,7 @@ static void daemon_teardown(struct daemon *d)
 	if (d->wstats)
 		munmap(d->wstats, sizeof(*d->wstats) * XDPSEC_MAX_WORKERS);
 	xdpsec_bpf__destroy(d->skel);
+	natt_close(&d->natt);
 	config_free(&d->cfg);
 }
 
@@ -635,6 +663,9 @@ static int daemon_setup(struct daemon *d)
 	char err[CONFIG_ERR_MAX];
 	int ret;
 
+	if (natt_open(&d->natt))
+		log_warn("raw sockets: %s; no NAT-T keepalives",
+			 strerror(errno));
 	ret = bpf_setup(d);
 	if (!ret)
 		ret = ifaces_setup(d);
@@ -748,7 +779,10 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	static struct daemon d = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	static struct daemon d = {
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.natt = { .fd4 = -1, .fd6 = -1 },
+	};
 	const char *instance = NULL;
 	bool verbose = false, use_syslog = false, detach = false;
 	bool check_only = false;
