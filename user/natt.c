@@ -52,48 +52,49 @@ void natt_close(struct natt *n)
 }
 
 /* The source address goes in a control message; the port in the header. */
+static ssize_t natt_sendmsg(int fd, void *to, socklen_t to_len, int level,
+			    int type, const void *info, size_t info_len,
+			    const void *buf, size_t len)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_name = to, .msg_namelen = to_len,
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = CMSG_SPACE(info_len),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(info_len);
+	memcpy(CMSG_DATA(c), info, info_len);
+	return sendmsg(fd, &msg, 0);
+}
+
 static ssize_t natt_send4(int fd, const struct xdpsec_sa *sa, const void *buf,
 			  size_t len)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET };
-	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
-	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_name = &to, .msg_namelen = sizeof(to),
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	struct sockaddr_in to = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = sa->dst.v4,
 	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(c);
+	struct in_pktinfo pi = { .ipi_spec_dst.s_addr = sa->src.v4 };
 
-	to.sin_addr.s_addr = sa->dst.v4;
-	c->cmsg_level = IPPROTO_IP;
-	c->cmsg_type = IP_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(*pi));
-	pi->ipi_spec_dst.s_addr = sa->src.v4;
-	return sendmsg(fd, &msg, 0);
+	return natt_sendmsg(fd, &to, sizeof(to), IPPROTO_IP, IP_PKTINFO, &pi,
+			    sizeof(pi), buf, len);
 }
 
 static ssize_t natt_send6(int fd, const struct xdpsec_sa *sa, const void *buf,
 			  size_t len)
 {
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
-	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
-	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_name = &to, .msg_namelen = sizeof(to),
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	struct in6_pktinfo *pi = (struct in6_pktinfo *)CMSG_DATA(c);
+	struct in6_pktinfo pi = { 0 };
 
 	memcpy(&to.sin6_addr, sa->dst.v6, sizeof(to.sin6_addr));
-	c->cmsg_level = IPPROTO_IPV6;
-	c->cmsg_type = IPV6_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(*pi));
-	memcpy(&pi->ipi6_addr, sa->src.v6, sizeof(pi->ipi6_addr));
-	return sendmsg(fd, &msg, 0);
+	memcpy(&pi.ipi6_addr, sa->src.v6, sizeof(pi.ipi6_addr));
+	return natt_sendmsg(fd, &to, sizeof(to), IPPROTO_IPV6, IPV6_PKTINFO,
+			    &pi, sizeof(pi), buf, len);
 }
 
 int natt_keepalive(struct natt *n, const struct xdpsec_sa *sa)
