@@ -8,6 +8,7 @@ PACKAGES="make gcc clang llvm libc6-dev pkg-config
 libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool
 libssl-dev libmnl-dev libjson-c-dev libinih-dev
 iproute2 iputils-ping tcpdump iperf3 socat ethtool procps python3 bc
+python3-scapy python3-cryptography
 util-linux coreutils"
 
 missing=""
