@@ -208,3 +208,36 @@ xdpsec_counter() {	# GW NAME
 	xdpsec_cli "$1" --json stats | python3 -c \
 		'import json,sys; print(json.load(sys.stdin)["counters"].get(sys.argv[1], 0))' "$2"
 }
+
+# A second, smaller topology: two hosts on one bridge, for host-to-host
+# scenarios.
+#
+#   a (198.51.100.1, 2001:db8:ff::1) --- sw --- b (198.51.100.2, ...::2)
+pair_up() {
+	local n
+	pair_down
+	for n in a sw b; do
+		ip netns add "$(ns $n)"
+		ip -n "$(ns $n)" link set lo up
+	done
+	ip -n "$(ns a)" link add eth0 type veth peer name p1 netns "$(ns sw)"
+	ip -n "$(ns b)" link add eth0 type veth peer name p2 netns "$(ns sw)"
+	ip -n "$(ns sw)" link add br0 type bridge
+	for n in p1 p2; do
+		ip -n "$(ns sw)" link set $n master br0
+		ip -n "$(ns sw)" link set $n up
+	done
+	ip -n "$(ns sw)" link set br0 up
+	topo_addr a eth0 198.51.100.1/24 2001:db8:ff::1/64
+	topo_addr b eth0 198.51.100.2/24 2001:db8:ff::2/64
+	ip -n "$(ns a)" link set eth0 up
+	ip -n "$(ns b)" link set eth0 up
+}
+
+pair_down() {
+	local n
+	for n in a sw b; do
+		ip netns del "$(ns $n)" 2>/dev/null
+	done
+	return 0
+}

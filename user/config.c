@@ -188,6 +188,8 @@ static const struct {
 	"aes-gcm-128, aes-gcm-256, chacha20-poly1305, aes-gmac-128, "        \
 	"aes-gmac-256, aes-cbc-128, aes-cbc-256 or null"
 #define INTEG_NAMES "hmac-sha256-128, hmac-sha384-192 or hmac-sha512-256"
+#define NULL_NULL_REFUSED \
+	"null encryption with no integrity is refused (RFC 4303 section 3.2)"
 
 /*
  * Transforms people may still carry over from older configurations.  They
@@ -698,7 +700,7 @@ static int hex_decode(const char *text, size_t len, const char *shown,
 		v = hex_val(text[i]);
 		if (v < 0)
 			return seterr(err, errlen,
-				      "key file %s: line %zu holds a character that is not a hex digit",
+				      "key file %s: line %zu: not a hex digit",
 				      shown, line);
 		if (digits / 2 < cap)
 			out[digits / 2] = digits % 2 ? out[digits / 2] | v
@@ -788,7 +790,7 @@ static int replay_window_parse(const char *val, uint32_t *out, char *err,
 
 	if (parse_uint(val, XDPSEC_REPLAY_MAX, &v) || v % 32)
 		return seterr(err, errlen,
-			      "replay_window %s is invalid: use 0 (off) or a multiple of 32 up to %d",
+			      "replay_window %s: use 0 (off) or a multiple of 32 up to %d",
 			      val, XDPSEC_REPLAY_MAX);
 	*out = v;
 	return 0;
@@ -854,7 +856,7 @@ static int daemon_set_default(struct daemon_conf *d, const char *val,
 	/* RFC 4301: traffic that no policy matches cannot be protected. */
 	if (act == XDPSEC_ACT_PROTECT)
 		return seterr(err, errlen,
-			      "default protect is refused: the SPD default can only be discard or bypass");
+			      "default protect is refused: the SPD default is discard or bypass");
 	d->default_action = act;
 	return 0;
 }
@@ -947,7 +949,7 @@ int config_daemon_set(struct daemon_conf *d, const char *key,
 	case D_LOG_LEVEL:
 		if (log_level_parse(val, &lvl))
 			return seterr(err, errlen,
-				      "log_level '%s' is invalid: use error, warning, info or debug",
+				      "log_level '%s' is invalid: use error, warning, info, debug",
 				      val);
 		d->log_level = lvl;
 		return 0;
@@ -1067,7 +1069,7 @@ static int sa_set_spi(struct sa_conf *sa, const char *val, char *err,
 	/* RFC 4303 section 2.1: 0 is for local use, 1-255 for IANA. */
 	if (v == 0)
 		return seterr(err, errlen,
-			      "spi 0 is invalid (RFC 4303: never sent on the wire); use 256 or above");
+			      "spi 0 is invalid (RFC 4303: never on the wire); use 256 or above");
 	if (v < 256)
 		return seterr(err, errlen,
 			      "spi %s is reserved (1-255); use 256 or above",
@@ -1111,7 +1113,7 @@ static int sa_set_alg(struct sa_conf *sa, const char *val, char *err,
 		return rc;
 	if (!mac_parse(val, &integ))
 		return seterr(err, errlen,
-			      "alg %s is an integrity algorithm: set integ = %s with alg aes-cbc-128, aes-cbc-256 or null",
+			      "%s is an integrity algorithm: set integ = %s, alg aes-cbc or null",
 			      val, val);
 	if (aead_alg_parse(val, &alg) || alg == XDPSEC_ALG_NONE ||
 	    !aead_info(alg))
@@ -1174,7 +1176,7 @@ static int sa_set_key_file(struct sa_conf *sa, const char *val,
 	if (n > sizeof(sa->key)) {
 		explicit_bzero(sa->key, sizeof(sa->key));
 		return seterr(err, errlen,
-			      "key file %s holds %zu bytes; no transform takes more than %zu (cipher key + salt + integrity key)",
+			      "key file %s holds %zu bytes; no transform takes more than %zu",
 			      val, n, sizeof(sa->key));
 	}
 	sa->key_len = n;
@@ -1416,7 +1418,7 @@ static int sa_set_misc(struct sa_conf *sa, int k, const char *val, char *err,
 	case SA_TFC_PAD:
 		if (parse_uint(val, CONFIG_TFC_PAD_MAX, &v))
 			return seterr(err, errlen,
-				      "tfc_pad '%s' is invalid: use 0 (off) to %d, the length to pad payloads to",
+				      "tfc_pad '%s' is invalid: use 0 (off) to %d bytes",
 				      val, CONFIG_TFC_PAD_MAX);
 		sa->sa.tfc_pad = v;
 		return 0;
@@ -1426,7 +1428,7 @@ static int sa_set_misc(struct sa_conf *sa, int k, const char *val, char *err,
 	case SA_SEL_PROTO:
 		if (parse_proto(val, &sa->sa.sel.proto))
 			return seterr(err, errlen,
-				      "sel_proto '%s' is invalid: use any, tcp, udp, icmp, icmpv6 or 0-255",
+				      "sel_proto '%s': use any, tcp, udp, icmp, icmpv6 or 0-255",
 				      val);
 		return 0;
 	}
@@ -1512,7 +1514,7 @@ static int sa_rule_ah(const struct sa_conf *sa, int *at, char *err,
 	*at = SA_ALG;
 	if (sa->sa.alg != XDPSEC_ALG_NONE)
 		return seterr(err, errlen,
-			      "proto ah takes no alg (AH does not encrypt): remove alg or set it to none");
+			      "proto ah takes no alg (AH does not encrypt): drop alg or say none");
 	*at = SA_INTEG;
 	if (sa_has(sa, BIT(SA_INTEG)) && sa->sa.integ == XDPSEC_INTEG_NONE)
 		return seterr(err, errlen, "proto ah needs an integ: use %s",
@@ -1554,9 +1556,7 @@ static int sa_rule_transform(const struct sa_conf *sa, bool complete,
 	    !sa_ready(sa, complete, BIT(SA_INTEG)))
 		return 0;
 	if (s->alg == XDPSEC_ALG_NULL)
-		return seterr(err, errlen,
-			      "null encryption with no integrity is refused (RFC 4303 section 3.2): set integ to %s",
-			      INTEG_NAMES);
+		return seterr(err, errlen, "%s", NULL_NULL_REFUSED);
 	return seterr(err, errlen, "%s needs an integ: use %s", name,
 		      INTEG_NAMES);
 }
@@ -1570,7 +1570,7 @@ static int sa_rule_encap(const struct sa_conf *sa, bool complete, int *at,
 	*at = SA_ENCAP;
 	if (on && sa->sa.proto == XDPSEC_IPPROTO_AH)
 		return seterr(err, errlen,
-			      "encap is for ESP only (RFC 3948): AH covers the addresses a NAT rewrites");
+			      "encap is for ESP only (RFC 3948): AH covers what a NAT rewrites");
 	for (int k = SA_ENCAP_SPORT; k <= SA_ENCAP_DPORT; k++) {
 		*at = k;
 		if (sa_has(sa, BIT(k)) && !on &&
@@ -1593,7 +1593,7 @@ static int sa_rule_tfc(const struct sa_conf *sa, int *at, char *err,
 			      "tfc_pad is for ESP only: AH carries no padding");
 	if (sa->sa.mode == XDPSEC_MODE_TRANSPORT)
 		return seterr(err, errlen,
-			      "tfc_pad needs mode tunnel: in transport mode the receiver cannot always tell padding from payload (RFC 4303 section 2.7)");
+			      "tfc_pad needs mode tunnel (RFC 4303 section 2.7)");
 	return 0;
 }
 
@@ -1641,7 +1641,7 @@ static int sa_rule_host_sel(const struct sa_conf *sa, bool is_src, int *at,
 	*at = k;
 	inet_ntop(s->family, a->v6, ip, sizeof(ip));
 	return seterr(err, errlen,
-		      "mode transport carries the hosts' own traffic: %s must be %s %s/%u, or be left out",
+		      "mode transport: %s must be %s %s/%u, or be left out",
 		      sa_keys[k], sa_keys[host], ip, host_plen(s->family));
 }
 
@@ -1898,7 +1898,7 @@ static int policy_set_one(struct policy_conf *p, int k, const char *val,
 	case P_PROTO:
 		if (parse_proto(val, &s->proto))
 			return seterr(err, errlen,
-				      "proto '%s' is invalid: use any, tcp, udp, icmp, icmpv6 or 0-255",
+				      "proto '%s': use any, tcp, udp, icmp, icmpv6 or 0-255",
 				      val);
 		return 0;
 	case P_SPORT:
@@ -1970,7 +1970,7 @@ int config_policy_check(const struct policy_conf *p, char *err,
 	if (p->pol.action == XDPSEC_ACT_PROTECT &&
 	    p->pol.dir == XDPSEC_DIR_OUT && !(p->given & BIT(P_SA)))
 		return seterr(err, errlen,
-			      "[policy %s] has action protect and dir out but no sa: name the SA to use",
+			      "[policy %s] has action protect and dir out but no sa",
 			      p->name);
 	if (!policy_ports_ok(&p->pol.sel))
 		return seterr(err, errlen,
@@ -2349,7 +2349,7 @@ static int cfg_handler(void *user, const char *section, const char *key,
 		return 0;
 	if (ctx->kind == SECT_NONE) {
 		fail(ctx, -EINVAL, ctx->line,
-		     "'%s' comes before any section: start with [daemon], [sa NAME] or [policy NAME]",
+		     "'%s' comes before any section: start with [daemon], [sa] or [policy]",
 		     key);
 		return 0;
 	}

@@ -356,14 +356,12 @@ static int ctl_sa_del(struct ctl_req *r)
 	return 0;
 }
 
-static struct json_object *policy_json(struct daemon *d,
-				       const struct spd_entry *e)
+static struct json_object *policy_json(const struct spd_entry *e)
 {
 	const struct xdpsec_policy *p = &e->conf.pol;
 	struct json_object *o = json_object_new_object();
 	char buf[64];
 
-	(void)d;
 	jadd_u64(o, "id", e->id);
 	jadd_str(o, "name", e->conf.name);
 	jadd_str(o, "dir", config_dir_name(p->dir));
@@ -391,7 +389,7 @@ static int ctl_policy_list(struct ctl_req *r)
 	r->data = json_object_new_array();
 	for (size_t i = 0; i < r->d->spd.n; i++)
 		json_object_array_add(r->data,
-				      policy_json(r->d, &r->d->spd.entries[i]));
+				      policy_json(&r->d->spd.entries[i]));
 	return 0;
 }
 

@@ -222,27 +222,36 @@ struct spd_entry *spd_find_name(struct spd *spd, const char *name)
 	return NULL;
 }
 
+/* Appends a policy without compiling; returns its id or -ENOMEM. */
+static int spd_append(struct spd *spd, const struct policy_conf *conf,
+		      bool from_config)
+{
+	struct spd_entry *grown;
+
+	grown = realloc(spd->entries, (spd->n + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	spd->entries = grown;
+	spd->entries[spd->n++] = (struct spd_entry){
+		.id = spd->next_id++,
+		.from_config = from_config,
+		.conf = *conf,
+	};
+	return spd->entries[spd->n - 1].id;
+}
+
 int spd_add(struct spd *spd, struct sad *sad, const struct policy_conf *conf,
 	    bool from_config, char *err, size_t errlen)
 {
-	struct spd_entry *grown;
-	uint32_t id;
-	int ret;
+	int id, ret;
 
 	if (spd_find_name(spd, conf->name)) {
 		snprintf(err, errlen, "a policy named %s exists", conf->name);
 		return -EEXIST;
 	}
-	grown = realloc(spd->entries, (spd->n + 1) * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	spd->entries = grown;
-	id = spd->next_id++;
-	spd->entries[spd->n++] = (struct spd_entry){
-		.id = id,
-		.from_config = from_config,
-		.conf = *conf,
-	};
+	id = spd_append(spd, conf, from_config);
+	if (id < 0)
+		return id;
 
 	ret = spd_compile(spd, sad, err, errlen);
 	if (ret) {
@@ -250,8 +259,28 @@ int spd_add(struct spd *spd, struct sad *sad, const struct policy_conf *conf,
 		spd_del(spd, sad, id);
 		return ret;
 	}
-	log_info("policy %s added (id %u)", conf->name, id);
+	log_info("policy %s added (id %d)", conf->name, id);
 	return id;
+}
+
+int spd_replace_config(struct spd *spd, struct sad *sad,
+		       const struct policy_conf *confs, size_t n, char *err,
+		       size_t errlen)
+{
+	size_t kept = 0;
+	int ret;
+
+	for (size_t i = 0; i < spd->n; i++)
+		if (!spd->entries[i].from_config)
+			spd->entries[kept++] = spd->entries[i];
+	spd->n = kept;
+
+	for (size_t i = 0; i < n; i++) {
+		ret = spd_append(spd, &confs[i], true);
+		if (ret < 0)
+			return ret;
+	}
+	return spd_compile(spd, sad, err, errlen);
 }
 
 int spd_del(struct spd *spd, struct sad *sad, uint32_t id)

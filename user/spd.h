@@ -39,6 +39,14 @@ void spd_fini(struct spd *spd);
 int spd_add(struct spd *spd, struct sad *sad, const struct policy_conf *conf,
 	    bool from_config, char *err, size_t errlen);
 int spd_del(struct spd *spd, struct sad *sad, uint32_t id);
+
+/*
+ * Replaces every policy that came from the configuration file with confs,
+ * keeping those added through the control socket, and compiles once.
+ */
+int spd_replace_config(struct spd *spd, struct sad *sad,
+		       const struct policy_conf *confs, size_t n, char *err,
+		       size_t errlen);
 struct spd_entry *spd_find_name(struct spd *spd, const char *name);
 
 /* Rebuilds the maps, resolving SA names to indexes as they are now. */

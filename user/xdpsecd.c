@@ -413,33 +413,6 @@ static void config_prune_sas(struct daemon *d, const struct config *cfg)
 	}
 }
 
-static int config_apply_policies(struct daemon *d, const struct config *cfg,
-				 char *err, size_t errlen)
-{
-	struct spd *spd = &d->spd;
-	size_t kept = 0;
-
-	for (size_t i = 0; i < spd->n; i++)
-		if (!spd->entries[i].from_config)
-			spd->entries[kept++] = spd->entries[i];
-	spd->n = kept;
-
-	for (size_t i = 0; i < cfg->n_policies; i++) {
-		struct spd_entry *grown = realloc(spd->entries,
-						  (spd->n + 1) * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		spd->entries = grown;
-		spd->entries[spd->n++] = (struct spd_entry){
-			.id = spd->next_id++,
-			.from_config = true,
-			.conf = cfg->policies[i],
-		};
-	}
-	return spd_compile(spd, &d->sad, err, errlen);
-}
-
 /*
  * Once installed, keys live in the SAD only: the parsed file's copies are
  * wiped, so that deleting an SA leaves no key behind.
@@ -461,7 +434,8 @@ static int config_apply(struct daemon *d, const struct config *cfg, char *err,
 	ret = config_apply_sas(d, cfg, err, errlen);
 	if (ret)
 		return ret;
-	return config_apply_policies(d, cfg, err, errlen);
+	return spd_replace_config(&d->spd, &d->sad, cfg->policies,
+				  cfg->n_policies, err, errlen);
 }
 
 int daemon_reload(struct daemon *d, char *err, size_t errlen)

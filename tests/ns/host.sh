@@ -16,44 +16,16 @@ BUILD=${BUILD:-build}
 WORK=$(mktemp -d /tmp/xdpsec-host.XXXXXX)
 A_PID= B_PID= BG=()
 
-ns() { echo "$TOPO-$1"; }
-nsx() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+. scripts/topo.sh
 
 cleanup() {
 	local p
 	for p in $A_PID $B_PID "${BG[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	for n in a sw b; do ip netns del "$(ns $n)" 2>/dev/null; done
+	pair_down
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-topo_up() {
-	local n
-	for n in a sw b; do
-		ip netns add "$(ns $n)"
-		ip -n "$(ns $n)" link set lo up
-	done
-	ip -n "$(ns a)" link add eth0 type veth peer name p1 netns "$(ns sw)"
-	ip -n "$(ns b)" link add eth0 type veth peer name p2 netns "$(ns sw)"
-	ip -n "$(ns sw)" link add br0 type bridge
-	for n in p1 p2; do
-		ip -n "$(ns sw)" link set $n master br0
-		ip -n "$(ns sw)" link set $n up
-	done
-	ip -n "$(ns sw)" link set br0 up
-	ip -n "$(ns a)" addr add 198.51.100.1/24 dev eth0
-	ip -n "$(ns a)" addr add 2001:db8:ff::1/64 dev eth0 nodad
-	ip -n "$(ns b)" addr add 198.51.100.2/24 dev eth0
-	ip -n "$(ns b)" addr add 2001:db8:ff::2/64 dev eth0 nodad
-	ip -n "$(ns a)" link set eth0 up
-	ip -n "$(ns b)" link set eth0 up
-}
-
-genkey() {	# BYTES FILE
-	(umask 077; head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n' \
-		> "$2")
-}
 
 # One SA section; $xform holds the alg/integ lines.
 sa_section() {	# NAME DIR SPI SRC DST KEY
@@ -260,7 +232,7 @@ run() {
 	fi
 
 	tag="$proto $mode $(echo "$xform" | tr '\n' ' ')esn=$esn encap=$encap"
-	for k in 0x4001 0x4002 0x4003 0x4004; do genkey "$bytes" "$WORK/k$k"; done
+	for k in 0x4001 0x4002 0x4003 0x4004; do topo_genkey "$bytes" "$WORK/k$k"; done
 	host_config a 198.51.100.1 198.51.100.2 2001:db8:ff::1 2001:db8:ff::2
 	host_config b 198.51.100.2 198.51.100.1 2001:db8:ff::2 2001:db8:ff::1
 	if ! daemon_start a || ! daemon_start b; then
@@ -301,7 +273,7 @@ run() {
 
 head -c 3M /dev/urandom > "$WORK/data"
 yes "XDPSEC-PLAINTEXT-MARKER" | head -c 1M >> "$WORK/data"
-topo_up
+pair_up
 
 G128='alg = aes-gcm-128'
 run esp transport "$G128" 20 no no yes

@@ -24,36 +24,18 @@ MARK=XDPSEC-INTEROP-MARKER
 A=198.51.100.1
 B=198.51.100.2
 
-ns() { echo "$TOPO-$1"; }
-nsx() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+. scripts/topo.sh
 
 cleanup() {
 	local p
 	for p in $A_PID "${BG[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	for n in a sw b; do ip netns del "$(ns $n)" 2>/dev/null; done
+	pair_down
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-topo_up() {
-	local n
-	for n in a sw b; do
-		ip netns add "$(ns $n)"
-		ip -n "$(ns $n)" link set lo up
-	done
-	ip -n "$(ns a)" link add eth0 type veth peer name p1 netns "$(ns sw)"
-	ip -n "$(ns b)" link add eth0 type veth peer name p2 netns "$(ns sw)"
-	ip -n "$(ns sw)" link add br0 type bridge
-	for n in p1 p2; do
-		ip -n "$(ns sw)" link set $n master br0
-		ip -n "$(ns sw)" link set $n up
-	done
-	ip -n "$(ns sw)" link set br0 up
-	ip -n "$(ns a)" addr add $A/24 dev eth0
-	ip -n "$(ns b)" addr add $B/24 dev eth0
-	ip -n "$(ns a)" link set eth0 up
-	ip -n "$(ns b)" link set eth0 up
+pair_static_neighbours() {
 	# Static neighbours: no warm-up traffic may use sequence numbers.
 	ip -n "$(ns a)" neigh replace $B dev eth0 lladdr "$(mac_of b)"
 	ip -n "$(ns b)" neigh replace $A dev eth0 lladdr "$(mac_of a)"
@@ -91,11 +73,6 @@ a_config() {
 				printf 'sel_src = %s/32\nsel_dst = %s/32\n' $src $dst
 		done
 	} > "$WORK/a.conf"
-}
-
-genkey() {	# BYTES FILE
-	(umask 077; head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n' \
-		> "$2")
 }
 
 a_start() {
@@ -169,8 +146,8 @@ from_scapy() {	# PROTO MODE ALG INTEG ESN ENCAP
 
 run() {	# PROTO MODE ALG INTEG ESN ENCAP KEYBYTES
 	local tag="$1 $2 alg=$3 integ=$4 esn=$5 encap=$6"
-	genkey "$7" "$WORK/out.key"
-	genkey "$7" "$WORK/in.key"
+	topo_genkey "$7" "$WORK/out.key"
+	topo_genkey "$7" "$WORK/in.key"
 	a_config "$1" "$2" "$3" "$4" "$5" "$6"
 	if ! a_start; then
 		fail "[$tag] xdpsecd starts"
@@ -186,7 +163,8 @@ if ! $PY -c 'import scapy.layers.ipsec' 2>/dev/null; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-topo_up
+pair_up
+pair_static_neighbours
 run esp transport aes-gcm-128 - no no 20
 run esp tunnel aes-gcm-256 - yes no 36
 run esp transport chacha20-poly1305 - no no 36

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 
 #include "aead.h"
 #include "check.h"
@@ -129,7 +130,7 @@ static void vector_run_aead(const struct vector *v, enum xdpsec_alg alg)
 		CHECK(ret == 0, "tcId %d: seal returned %d", v->id, ret);
 		CHECK(!memcmp(buf, v->ct.data, v->ct.len),
 		      "tcId %d: ciphertext differs", v->id);
-		CHECK(!memcmp(tag, v->tag.data, AEAD_TAG_MAX),
+		CHECK(!CRYPTO_memcmp(tag, v->tag.data, AEAD_TAG_MAX),
 		      "tcId %d: tag differs", v->id);
 	}
 
@@ -179,7 +180,7 @@ static void vector_run_gmac(const struct vector *v)
 	if (v->valid) {
 		ret = aead_seal(a, v->iv.data, v->msg.data, v->msg.len, NULL, 0,
 				tag);
-		CHECK(ret == 0 && !memcmp(tag, v->tag.data, AEAD_TAG_MAX),
+		CHECK(ret == 0 && !CRYPTO_memcmp(tag, v->tag.data, AEAD_TAG_MAX),
 		      "tcId %d: GMAC tag %d", v->id, ret);
 	}
 
@@ -472,7 +473,7 @@ static void test_reuse(enum xdpsec_alg alg)
 	memcpy(buf, msg, sizeof(buf));
 	aead_seal(b, nonce1, aad, sizeof(aad), buf, sizeof(buf), tag);
 	CHECK(!memcmp(buf, first, sizeof(buf)) &&
-		      !memcmp(tag, tag1, sizeof(tag)),
+		      !CRYPTO_memcmp(tag, tag1, sizeof(tag)),
 	      "alg %d: deterministic after reuse", alg);
 
 	/* Empty message and empty AAD. */
