@@ -62,14 +62,14 @@ run nsx h1 ping -c3 203.0.113.10
 run nsx h1 ping -c3 2001:db8:2::10
 
 step "What crosses the wire between the gateways (captured on the bridge)"
-nsx sw timeout 5 tcpdump -nn -i p1 -c 6 esp 2>/dev/null &
+ip netns exec "$(ns sw)" timeout 5 tcpdump -nn -i p1 -c 6 esp 2>/dev/null &
 TCPDUMP=$!
 sleep 0.5
 nsx h1 ping -c3 -i0.2 203.0.113.10 >/dev/null
 wait $TCPDUMP
 
 step "TCP through the tunnel: iperf3 for 5 seconds, h1 -> h2"
-nsx h2 iperf3 -s -1 >/dev/null 2>&1 &
+ip netns exec "$(ns h2)" iperf3 -s -1 >/dev/null 2>&1 &
 PIDS+=($!)
 sleep 0.5
 run nsx h1 timeout 30 iperf3 -c 203.0.113.10 -t 5 -f m | tail -4

@@ -123,7 +123,7 @@ wire_check() {	# ENCRYPTS(yes/no)
 	local pcap=$WORK/wire.pcap want=esp n_ipsec n_clear
 	[ "$proto" = ah ] && want=ah
 	[ "$encap" = yes ] && want="udp port 4500"
-	nsx sw timeout 20 tcpdump -q -i p1 -s 0 -U -w "$pcap" 2>/dev/null &
+	ip netns exec "$(ns sw)" timeout 20 tcpdump -q -i p1 -s 0 -U -w "$pcap" 2>/dev/null &
 	BG+=($!)
 	sleep 0.7
 	transfer 198.51.100.2 6000 || return 1
@@ -198,7 +198,7 @@ keepalives_seen() {
 # the padding target.
 tfc_padded() {
 	local pcap=$WORK/tfc.pcap n_short n_all
-	nsx sw timeout 3 tcpdump -q -i p1 -w "$pcap" esp 2>/dev/null &
+	ip netns exec "$(ns sw)" timeout 3 tcpdump -q -i p1 -w "$pcap" esp 2>/dev/null &
 	BG+=($!)
 	sleep 0.5
 	nsx a ping -c 5 -i 0.2 -s 20 198.51.100.2 >/dev/null

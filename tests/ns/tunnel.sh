@@ -76,7 +76,7 @@ check "baseline: without xdpsec the kernel forwards h1 -> h2 in clear" \
 
 capture_only_esp() {
 	local pcap=$WORK/wire.pcap n_esp n_clear
-	nsx sw timeout 30 tcpdump -q -i p1 -s 0 -U -w "$pcap" 2>/dev/null &
+	ip netns exec "$(ns sw)" timeout 30 tcpdump -q -i p1 -s 0 -U -w "$pcap" 2>/dev/null &
 	BG_PIDS+=($!)
 	sleep 1
 	transfer h1 h2 203.0.113.10 5009 "$WORK/marker" || return 1
@@ -224,7 +224,7 @@ run_combo aes-gcm-256 4 light
 # truncate it, sending everything at gw2.
 bad_input() {
 	local pcap=$WORK/esp.pcap n before
-	nsx sw timeout 20 tcpdump -q -i p1 -s 0 -U -w "$pcap" esp 2>/dev/null &
+	ip netns exec "$(ns sw)" timeout 20 tcpdump -q -i p1 -s 0 -U -w "$pcap" esp 2>/dev/null &
 	BG_PIDS+=($!)
 	sleep 1
 	nsx h1 ping -c 60 -i 0.01 203.0.113.10 >/dev/null
@@ -286,7 +286,7 @@ check "sequence 2^32-1 is the last: the SA then stops and is removed (hard expir
 # plaintext may leave gw1 (nor reach h2).
 fail_closed() {	# SIGNAL
 	local sig=$1 pcap=$WORK/fc-$1.pcap ppid n_clear
-	nsx h1 ping -i 0.02 -c 250 203.0.113.10 >/dev/null 2>&1 &
+	ip netns exec "$(ns h1)" ping -i 0.02 -c 250 203.0.113.10 >/dev/null 2>&1 &
 	ppid=$!; BG_PIDS+=($ppid)
 	sleep 1
 	kill "-$sig" "$GW1_PID"; wait "$GW1_PID" 2>/dev/null; GW1_PID=
