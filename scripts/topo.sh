@@ -197,6 +197,16 @@ xdpsecd_start() {	# GW CONF LOG
 	return 1
 }
 
+# xdpsecd for HOST with $WORK/HOST.conf, logging to $WORK/HOST.log; sets
+# HOST_PID (upper case), and prints the log if the daemon does not come up.
+xdpsecd_host() {	# HOST
+	local rc=0
+	xdpsecd_start "$1" "$WORK/$1.conf" "$WORK/$1.log" || rc=1
+	eval "${1^^}_PID=$XDPSECD_PID"
+	[ $rc -eq 0 ] || cat "$WORK/$1.log"
+	return $rc
+}
+
 # The xdpsec CLI for the daemon of gateway GW.
 xdpsec_cli() {	# GW ARGS...
 	local gw=$1; shift

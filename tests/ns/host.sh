@@ -79,23 +79,6 @@ host_config() {	# HOST ME PEER ME6 PEER6 (SPIs: out of A = in of B)
 	} > "$WORK/$h.conf"
 }
 
-daemon_start() {	# HOST
-	local sock=/run/xdpsec/$TOPO-$1.sock i
-	rm -f "$sock"
-	# Not through nsx: a function in the background would be a subshell,
-	# and $! its PID rather than the daemon's.
-	ip netns exec "$(ns "$1")" "$BUILD/xdpsecd" -c "$WORK/$1.conf" \
-		> "$WORK/$1.log" 2>&1 &
-	eval "${1^^}_PID=$!"
-	for i in $(seq 100); do
-		[ -S "$sock" ] && return 0
-		kill -0 "$!" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$WORK/$1.log"
-	return 1
-}
-
 daemons_stop() {
 	local p
 	for p in $A_PID $B_PID; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -235,7 +218,7 @@ run() {
 	for k in 0x4001 0x4002 0x4003 0x4004; do topo_genkey "$bytes" "$WORK/k$k"; done
 	host_config a 198.51.100.1 198.51.100.2 2001:db8:ff::1 2001:db8:ff::2
 	host_config b 198.51.100.2 198.51.100.1 2001:db8:ff::2 2001:db8:ff::1
-	if ! daemon_start a || ! daemon_start b; then
+	if ! xdpsecd_host a || ! xdpsecd_host b; then
 		fail "[$tag] daemons start"
 		daemons_stop
 		return
