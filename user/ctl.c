@@ -416,6 +416,7 @@ static int ctl_policy_add(struct ctl_req *r)
 	ret = spd_add(&d->spd, &d->sad, &conf, false, r->err, sizeof(r->err));
 	if (ret < 0)
 		return ret;
+	daemon_host_routes(d);
 	r->data = json_object_new_object();
 	jadd_u64(r->data, "id", ret);
 	return 0;
@@ -426,6 +427,7 @@ static int ctl_policy_del(struct ctl_req *r)
 	struct spd *spd = &r->d->spd;
 	const char *name = arg_str(r, "name"), *id = arg_str(r, "id");
 	struct spd_entry *e = NULL;
+	int ret;
 
 	if (name)
 		e = spd_find_name(spd, name);
@@ -437,7 +439,10 @@ static int ctl_policy_del(struct ctl_req *r)
 			 name ? name : id ? id : "(none given)");
 		return -ENOENT;
 	}
-	return spd_del(spd, &r->d->sad, e->id);
+	ret = spd_del(spd, &r->d->sad, e->id);
+	if (!ret)
+		daemon_host_routes(r->d);
+	return ret;
 }
 
 static int ctl_reload(struct ctl_req *r)

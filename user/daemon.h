@@ -54,6 +54,9 @@ void daemon_sync_workers(void *daemon);
 /* Re-reads the configuration file; err gets a message on failure. */
 int daemon_reload(struct daemon *d, char *err, size_t errlen);
 
+/* Brings the host interface's routes in line with the SPD. */
+void daemon_host_routes(struct daemon *d);
+
 /* The interface with this ifindex, or NULL if not ours. */
 struct iface *daemon_iface(struct daemon *d, int ifindex);
 

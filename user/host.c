@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -207,26 +209,144 @@ int host_if_setup(struct host_if *h, const char *name, uint32_t mtu)
 	return ret;
 }
 
-int host_route_add(struct host_if *h, uint8_t family,
-		   const struct xdpsec_addr *dst, uint8_t plen)
+static int route_change(struct host_if *h, uint16_t type,
+			const struct host_route *r)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
 
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	nlh->nlmsg_type = type;
+	if (type == RTM_NEWROUTE)
+		nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = family;
-	rtm->rtm_dst_len = plen;
+	rtm->rtm_family = r->family;
+	rtm->rtm_dst_len = r->plen;
 	rtm->rtm_table = RT_TABLE_UNSPEC;
 	rtm->rtm_protocol = HOST_RT_PROTO;
 	rtm->rtm_scope = RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
-	mnl_attr_put(nlh, RTA_DST, family == AF_INET ? 4 : 16, dst);
+	mnl_attr_put(nlh, RTA_DST, r->family == AF_INET ? 4 : 16, &r->dst);
 	mnl_attr_put_u32(nlh, RTA_TABLE, HOST_TABLE);
-	mnl_attr_put_u32(nlh, RTA_OIF, h->ifindex);
+	if (type == RTM_NEWROUTE)
+		mnl_attr_put_u32(nlh, RTA_OIF, h->ifindex);
 	return nl_talk(nlh);
+}
+
+struct route_list {
+	struct host_route *r;
+	size_t n, cap;
+};
+
+/* Keeps the routes of HOST_TABLE that carry our protocol mark. */
+static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct route_list *l = data;
+	struct host_route r = { .family = rtm->rtm_family,
+				.plen = rtm->rtm_dst_len };
+	uint32_t table = rtm->rtm_table;
+	const struct nlattr *a;
+
+	if (rtm->rtm_protocol != HOST_RT_PROTO)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
+		size_t len = mnl_attr_get_payload_len(a);
+
+		if (mnl_attr_get_type(a) == RTA_TABLE && len == 4)
+			table = mnl_attr_get_u32(a);
+		if (mnl_attr_get_type(a) == RTA_DST && len <= sizeof(r.dst))
+			memcpy(&r.dst, mnl_attr_get_payload(a), len);
+	}
+	if (table != HOST_TABLE)
+		return MNL_CB_OK;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct host_route *nr = realloc(l->r, cap * sizeof(*nr));
+
+		if (!nr)
+			return MNL_CB_ERROR;
+		l->r = nr;
+		l->cap = cap;
+	}
+	l->r[l->n++] = r;
+	return MNL_CB_OK;
+}
+
+/* The routes of ours now in HOST_TABLE, both families. */
+static int routes_dump(struct route_list *l)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct mnl_socket *nl;
+	unsigned int portid;
+	struct rtmsg *rtm;
+	int ret;
+
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_UNSPEC;
+
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	do {
+		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (ret <= 0)
+			break;
+		ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid,
+				 route_dump_cb, l);
+	} while (ret > MNL_CB_STOP);
+	ret = ret < 0 ? -errno : 0;
+out:
+	mnl_socket_close(nl);
+	return ret;
+}
+
+static bool route_in(const struct host_route *r, const struct host_route *set,
+		     size_t n)
+{
+	size_t alen = r->family == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < n; i++)
+		if (set[i].family == r->family && set[i].plen == r->plen &&
+		    !memcmp(&set[i].dst, &r->dst, alen))
+			return true;
+	return false;
+}
+
+int host_routes_sync(struct host_if *h, const struct host_route *want,
+		     size_t n)
+{
+	struct route_list have = { 0 };
+	int ret, err = 0;
+
+	ret = routes_dump(&have);
+	for (size_t i = 0; !ret && i < have.n; i++) {
+		if (route_in(&have.r[i], want, n))
+			continue;
+		ret = route_change(h, RTM_DELROUTE, &have.r[i]);
+		if (ret == -ESRCH)
+			ret = 0;
+	}
+	for (size_t i = 0; !ret && i < n; i++) {
+		if (route_in(&want[i], have.r, have.n))
+			continue;
+		ret = route_change(h, RTM_NEWROUTE, &want[i]);
+		if (ret && !err)
+			err = ret;	/* one bad prefix must not stop the rest */
+		ret = 0;
+	}
+	free(have.r);
+	return ret ? ret : err;
 }
 
 void host_routes_flush(void)

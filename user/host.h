@@ -15,6 +15,7 @@
 #define XDPSEC_HOST_H
 
 #include <net/if.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "xdpsec_common.h"
@@ -42,9 +43,20 @@ struct host_if {
  */
 int host_if_setup(struct host_if *h, const char *name, uint32_t mtu);
 
-/* Routes dst/plen into the host interface, in HOST_TABLE. */
-int host_route_add(struct host_if *h, uint8_t family,
-		   const struct xdpsec_addr *dst, uint8_t plen);
+/* A route into the host interface, in HOST_TABLE. */
+struct host_route {
+	uint8_t family;
+	uint8_t plen;
+	struct xdpsec_addr dst;
+};
+
+/*
+ * Makes HOST_TABLE hold exactly the n routes of want: adds the missing
+ * ones and deletes those of ours that are no longer wanted.  Returns 0 or
+ * the first error; a prefix the kernel refuses does not stop the others.
+ */
+int host_routes_sync(struct host_if *h, const struct host_route *want,
+		     size_t n);
 
 /* Removes the routes and rules; the pair stays, so traffic fails closed. */
 void host_routes_flush(void);

@@ -205,23 +205,37 @@ static int host_setup(struct daemon *d)
 	return iface_add(d, d->host.peer, true);
 }
 
-/* Routes every protected destination into the host interface. */
-static void host_routes(struct daemon *d)
+/*
+ * Routes every destination an outbound policy protects into the host
+ * interface, and no other: called whenever the SPD changes.
+ */
+void daemon_host_routes(struct daemon *d)
 {
+	struct host_route *want;
+	size_t n = 0;
+	int ret;
+
 	if (!d->host.ifindex)
 		return;
+	want = calloc(d->spd.n ? d->spd.n : 1, sizeof(*want));
+	if (!want) {
+		log_warn("host routes: out of memory");
+		return;
+	}
 	for (size_t i = 0; i < d->spd.n; i++) {
 		const struct xdpsec_policy *p = &d->spd.entries[i].conf.pol;
-		int ret;
 
 		if (p->dir != XDPSEC_DIR_OUT || p->action != XDPSEC_ACT_PROTECT)
 			continue;
-		ret = host_route_add(&d->host, p->sel.family, &p->sel.dst,
-				     p->sel.dst_plen);
-		if (ret)
-			log_warn("host route for policy %s: %s",
-				 d->spd.entries[i].conf.name, strerror(-ret));
+		want[n].family = p->sel.family;
+		want[n].plen = p->sel.dst_plen;
+		want[n].dst = p->sel.dst;
+		n++;
 	}
+	ret = host_routes_sync(&d->host, want, n);
+	if (ret)
+		log_warn("host routes into %s: %s", d->host.name, strerror(-ret));
+	free(want);
 }
 
 static int ifaces_setup(struct daemon *d)
@@ -455,7 +469,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		config_free(&cfg);
 		return ret;
 	}
-	host_routes(d);
+	daemon_host_routes(d);
 	d->cfg.daemon.default_action = cfg.daemon.default_action;
 	d->cfg.daemon.replay_window = cfg.daemon.replay_window;
 	d->cfg.daemon.natt_keepalive = cfg.daemon.natt_keepalive;
@@ -662,7 +676,7 @@ static int daemon_setup(struct daemon *d)
 		return ret;
 	}
 	config_forget_sas(&d->cfg);
-	host_routes(d);
+	daemon_host_routes(d);
 	ret = nh_table_new(&d->nh);
 	for (unsigned int i = 0; !ret && i < d->n_ifaces; i++)
 		ret = nh_table_add_iface(d->nh, d->ifaces[i].ifindex);

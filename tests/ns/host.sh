@@ -192,6 +192,25 @@ tfc_padded() {
 	[ "$n_all" -ge 10 ] && [ "$n_short" -eq 0 ]
 }
 
+host_route() {	# PREFIX: is it routed into A's host interface?
+	local f=-4
+	[[ $1 == *:* ]] && f=-6
+	ip -n "$(ns a)" $f route show table 0x7864 | grep -q "^$1 dev xs0"
+}
+
+# The host interface's routes follow the SPD as policies come and go.
+routes_follow() {
+	local cli=("$BUILD/xdpsec" -n "$TOPO-a")
+	host_route 198.51.100.2 && host_route 2001:db8:ff::2 || return 1
+	"${cli[@]}" policy add extra dir out src 198.51.100.1/32 \
+		dst 192.0.2.99/32 action protect sa out4 >/dev/null &&
+		host_route 192.0.2.99 || return 1
+	"${cli[@]}" policy del extra >/dev/null && ! host_route 192.0.2.99 ||
+		return 1
+	"${cli[@]}" policy del out6 >/dev/null && ! host_route 2001:db8:ff::2 &&
+		host_route 198.51.100.2
+}
+
 # Lifetimes: A's IPv4 out SA allows 12 packets, a rekey is due after 5.
 lifetimes() {
 	nsx a ping -c 6 -i 0.1 -W1 198.51.100.2 >/dev/null || return 1
@@ -204,7 +223,7 @@ lifetimes() {
 }
 
 # run PROTO MODE "ALG/INTEG lines" KEYBYTES ESN ENCAP ENCRYPTS [EXTRA]
-# EXTRA: esn-boundary, keepalive, tfc or lifetimes
+# EXTRA: esn-boundary, keepalive, tfc, routes or lifetimes
 run() {
 	proto=$1 mode=$2 xform=$3 esn=$5 encap=$6 sa_extra= sa_extra_on=
 	local bytes=$4 enc=$7 extra=${8:-} tag k
@@ -249,6 +268,9 @@ run() {
 	tfc)
 		check "[$tag] TFC: every ESP packet is padded to 1000 bytes" \
 			tfc_padded ;;
+	routes)
+		check "[$tag] host routes follow policies added and deleted" \
+			routes_follow ;;
 	esac
 	check "[$tag] both daemons alive" kill -0 "$A_PID" "$B_PID"
 	daemons_stop
@@ -259,7 +281,7 @@ yes "XDPSEC-PLAINTEXT-MARKER" | head -c 1M >> "$WORK/data"
 pair_up
 
 G128='alg = aes-gcm-128'
-run esp transport "$G128" 20 no no yes
+run esp transport "$G128" 20 no no yes routes
 run esp transport "$G128" 20 yes yes yes keepalive
 run esp tunnel "$G128" 20 no no yes tfc
 run esp transport 'alg = aes-gcm-256' 36 yes no yes esn-boundary
