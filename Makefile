@@ -25,7 +25,7 @@ LDLIBS := -lxdp -lbpf -lelf -lz -lcrypto -lmnl -ljson-c -linih -pthread
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC)
 
 LIB_SRCS := log aead mac esp ah replay config counters nexthop ip iphdr \
-	icmp frag ike_ke ike_keys
+	icmp frag ike_ke ike_keys ike_sk
 DAEMON_SRCS := xdpsecd xsk worker sad spd ctl host natt
 CLI_SRCS := xdpsec
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -93,6 +93,7 @@ TEST_OBJS_test_config := $(call uobjs,config aead mac log)
 TEST_OBJS_test_nexthop := $(call uobjs,nexthop log)
 TEST_OBJS_test_ike_ke := $(call uobjs,ike_ke)
 TEST_OBJS_test_ike_keys := $(call uobjs,ike_keys)
+TEST_OBJS_test_ike_sk := $(call uobjs,ike_sk aead mac log)
 TEST_OBJS_test_xdp := $(call uobjs,counters)
 
 .SECONDEXPANSION:
