@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 
+#include "bytes.h"
 #include "icmp.h"
 #include "ip.h"
 
@@ -33,18 +34,6 @@ struct icmp_err {
 	uint32_t info;		/* the 32 bits after the checksum */
 	bool to_mcast6;		/* RFC 4443 2.4(e.3): to multicast too */
 };
-
-static void put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
 
 /* Adds big-endian 16-bit words; only the last chunk may be of odd length. */
 static uint32_t csum_add(uint32_t sum, const uint8_t *d, uint32_t len)
@@ -139,18 +128,18 @@ static uint32_t icmp4_build(const struct pkt *orig, const struct ip_fields *f,
 	memset(out, 0, IP4_HLEN + ICMP_HLEN);
 	out[0] = 0x45;
 	out[1] = ICMP4_TOS;
-	put16(out + 2, len);
+	put_be16(out + 2, len);
 	out[8] = ICMP_TTL;
 	out[9] = IPPROTO_ICMP;
 	memcpy(out + 12, &src->v4, 4);
 	memcpy(out + 16, f->src, 4);
-	put16(out + 10, csum_fold(csum_add(0, out, IP4_HLEN)));
+	put_be16(out + 10, csum_fold(csum_add(0, out, IP4_HLEN)));
 
 	icmp[0] = e->type4;
 	icmp[1] = e->code4;
-	put32(icmp + 4, e->info);
+	put_be32(icmp + 4, e->info);
 	memcpy(icmp + ICMP_HLEN, ip, q);
-	put16(icmp + 2, csum_fold(csum_add(0, icmp, ICMP_HLEN + q)));
+	put_be16(icmp + 2, csum_fold(csum_add(0, icmp, ICMP_HLEN + q)));
 	return len;
 }
 
@@ -229,7 +218,7 @@ static uint32_t icmp6_build(const struct pkt *orig, const struct ip_fields *f,
 
 	memset(out, 0, IP6_HLEN + ICMP_HLEN);
 	out[0] = 0x60;
-	put16(out + 4, plen);
+	put_be16(out + 4, plen);
 	out[6] = IPPROTO_ICMPV6;
 	out[7] = ICMP_TTL;
 	memcpy(out + 8, src->v6, 16);
@@ -237,7 +226,7 @@ static uint32_t icmp6_build(const struct pkt *orig, const struct ip_fields *f,
 
 	icmp[0] = e->type6;
 	icmp[1] = e->code6;
-	put32(icmp + 4, e->info);
+	put_be32(icmp + 4, e->info);
 	memcpy(icmp + ICMP_HLEN, orig->data, q);
 	/* Pseudo-header (RFC 8200 8.1): addresses, length, next header. */
 	sum = csum_add(0, out + 8, 32);
@@ -245,7 +234,7 @@ static uint32_t icmp6_build(const struct pkt *orig, const struct ip_fields *f,
 	sum += plen & 0xffff;
 	sum += IPPROTO_ICMPV6;
 	sum = csum_add(sum, icmp, plen);
-	put16(icmp + 2, csum_fold(sum));
+	put_be16(icmp + 2, csum_fold(sum));
 	return IP6_HLEN + plen;
 }
 

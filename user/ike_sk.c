@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include "aead.h"
+#include "bytes.h"
 #include "ike_sk.h"
 #include "mac.h"
 
@@ -76,18 +77,6 @@ size_t ike_sk_plain_off(const struct ike_sk *sk, size_t sk_off,
 	return sk_off + sk_hdr + sk->info->iv_len;
 }
 
-static void put_be16(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, size_t v)
-{
-	put_be16(p, v >> 16);
-	put_be16(p + 2, v);
-}
-
 /* The IV of the next message: a counter for AEADs, random for CBC. */
 static int next_iv(struct ike_sk *sk, uint8_t *iv)
 {
@@ -123,12 +112,12 @@ int ike_sk_seal(struct ike_sk *sk, uint8_t *msg, size_t cap, size_t sk_off,
 	pad = (uint8_t)((block - (plain_len + 1) % block) % block);
 	enc_len = plain_len + pad + 1;
 	total = off + enc_len + sk->icv_len;
-	if (total > cap || total > UINT32_MAX)
+	if (total > cap || total - sk_off > UINT16_MAX)
 		return -ENOSPC;
 	memset(enc + plain_len, 0, pad);
 	enc[plain_len + pad] = pad;
-	put_be32(msg + IKE_HDR_LENGTH_OFF, total);
-	put_be16(msg + sk_off + 2, total - sk_off);
+	put_be32(msg + IKE_HDR_LENGTH_OFF, (uint32_t)total);
+	put_be16(msg + sk_off + 2, (uint16_t)(total - sk_off));
 	ret = next_iv(sk, iv);
 	if (ret)
 		return ret;

@@ -9,6 +9,8 @@ import hashlib
 import hmac
 import struct
 
+from c_arrays import c_array
+
 HASH = {5: hashlib.sha256, 6: hashlib.sha384, 7: hashlib.sha512}
 
 
@@ -23,14 +25,6 @@ def prf_plus(p, key, seed, n):
         out += t
         i += 1
     return out[:n]
-
-
-def c_array(name, data):
-    h = data.hex()
-    lines = [h[i:i + 64] for i in range(0, len(h), 64)]
-    print("static const char %s[] =" % name)
-    for j, line in enumerate(lines):
-        print('\t"%s"%s' % (line, ";" if j == len(lines) - 1 else ""))
 
 
 NI = bytes(range(32))

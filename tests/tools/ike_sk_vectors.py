@@ -13,16 +13,10 @@ import struct
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
+from c_arrays import c_array
+
 INNER = b"inner payloads of an IKE_AUTH request"
 SPI_I, SPI_R = 0x1122334455667788, 0x99aabbccddeeff00
-
-
-def c_array(name, data):
-    h = data.hex()
-    lines = [h[i:i + 64] for i in range(0, len(h), 64)]
-    print("static const char %s[] =" % name)
-    for j, line in enumerate(lines):
-        print('\t"%s"%s' % (line, ";" if j == len(lines) - 1 else ""))
 
 
 def headers(total, sk_len):
