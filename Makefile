@@ -23,9 +23,14 @@ XCFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread \
 	-Iinclude -Iuser -I$(BUILD) -MMD -MP
 LDLIBS := -lxdp -lbpf -lelf -lz -lcrypto -lmnl -ljson-c -linih -pthread
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC)
+# Fuzz targets are built with clang from their sources, sanitizers on.
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined $(WARN) -std=gnu11 -D_GNU_SOURCE \
+	-Iinclude -Iuser
+FUZZ_SECONDS ?= 600
 
 LIB_SRCS := log aead mac esp ah replay config counters nexthop ip iphdr \
-	icmp frag ike_ke ike_keys ike_sk
+	icmp frag ike_ke ike_keys ike_sk ike_msg
 DAEMON_SRCS := xdpsecd xsk worker sad spd ctl host natt
 CLI_SRCS := xdpsec
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -37,13 +42,14 @@ LIBXDPSEC := $(BUILD)/libxdpsec.a
 SKEL := $(BUILD)/xdpsec.skel.h
 BINS := $(BUILD)/xdpsecd $(BUILD)/xdpsec
 TEST_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_xdp
+FUZZ_BINS := $(BUILD)/fuzz/fuzz_ike_msg
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test demo deps tests format
+.PHONY: all clean test demo deps tests format fuzz
 
 all: $(BINS)
 
-tests: $(TEST_BINS)
+tests: $(TEST_BINS) $(FUZZ_BINS)
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/xdpsec_common.h | $(BUILD)/bpf
 	$(call msg,BPF,$@)
@@ -94,6 +100,7 @@ TEST_OBJS_test_nexthop := $(call uobjs,nexthop log)
 TEST_OBJS_test_ike_ke := $(call uobjs,ike_ke)
 TEST_OBJS_test_ike_keys := $(call uobjs,ike_keys)
 TEST_OBJS_test_ike_sk := $(call uobjs,ike_sk aead mac log)
+TEST_OBJS_test_ike_msg := $(call uobjs,ike_msg)
 TEST_OBJS_test_xdp := $(call uobjs,counters)
 
 .SECONDEXPANSION:
@@ -101,7 +108,12 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $$(TEST_OBJS_test_$$*)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(XCFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests:
+$(BUILD)/fuzz/fuzz_ike_msg: tests/fuzz/fuzz_ike_msg.c user/ike_msg.c \
+		user/ike_msg.h | $(BUILD)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@
+
+$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
 deps:
@@ -109,7 +121,15 @@ deps:
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all tests
-	$(Q)tests/run.sh
+	$(Q)BUILD=$(BUILD) tests/run.sh
+
+# Fuzzes for FUZZ_SECONDS; the corpus grows in $(BUILD)/fuzz from the seeds,
+# and a crash leaves its reproducer there.
+fuzz: $(FUZZ_BINS)
+	$(Q)mkdir -p $(BUILD)/fuzz/corpus
+	$(Q)cp tests/fuzz/corpus/ike_msg/* $(BUILD)/fuzz/corpus/
+	$(Q)$(BUILD)/fuzz/fuzz_ike_msg -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

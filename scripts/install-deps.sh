@@ -4,11 +4,13 @@
 # Does nothing when they are all there already; needs root otherwise.
 set -e
 
-PACKAGES="make gcc clang llvm libc6-dev pkg-config
+PACKAGES="make gcc clang llvm libclang-rt-14-dev libc6-dev pkg-config
 libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool
 libssl-dev libmnl-dev libjson-c-dev libinih-dev
-iproute2 iputils-ping tcpdump iperf3 socat ethtool procps python3 bc
+iproute2 iputils-ping tcpdump iperf3 socat ethtool procps python3 bc nftables
 python3-scapy python3-cryptography
+strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
+libcharon-extra-plugins
 util-linux coreutils"
 
 missing=""

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Runs every test binary and every namespace scenario, sums their
-# "N passed, N failed[, N skipped]" lines and prints the total last.
+# Runs every test binary, every namespace scenario and the fuzzers (for a
+# bounded time), sums their "N passed, N failed[, N skipped]" lines and
+# prints the total last.
 # Usage: tests/run.sh [PATTERN]   (only tests whose name contains PATTERN)
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -37,7 +38,7 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_one "$(basename "$t")" "$t"
 done
-for t in tests/cli/*.sh tests/ns/*.sh; do
+for t in tests/cli/*.sh tests/ns/*.sh tests/fuzz/*.sh; do
 	[ -x "$t" ] || continue
 	run_one "$(basename "$t" .sh)" "$t"
 done

@@ -31,10 +31,10 @@ struct ke_group {
 
 static const struct ke_group ke_groups[] = {
 	{ IKE_GROUP_CURVE25519, KE_ECX, "curve25519", "X25519", 32, 32 },
-	{ IKE_GROUP_ECP256, KE_EC, "ecp256", "P-256", 64, 32 },
-	{ IKE_GROUP_ECP384, KE_EC, "ecp384", "P-384", 96, 48 },
-	{ IKE_GROUP_MODP2048, KE_MODP, "modp2048", "modp_2048", 256, 256 },
-	{ IKE_GROUP_MODP3072, KE_MODP, "modp3072", "modp_3072", 384, 384 },
+	{ IKE_GROUP_ECP_256, KE_EC, "ecp256", "P-256", 64, 32 },
+	{ IKE_GROUP_ECP_384, KE_EC, "ecp384", "P-384", 96, 48 },
+	{ IKE_GROUP_MODP_2048, KE_MODP, "modp2048", "modp_2048", 256, 256 },
+	{ IKE_GROUP_MODP_3072, KE_MODP, "modp3072", "modp_3072", 384, 384 },
 };
 
 /* Groups people still write, and why they are refused. */

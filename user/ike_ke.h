@@ -21,16 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum ike_group {
-	IKE_GROUP_MODP768 = 1,		/* refused: RFC 8247 MUST NOT */
-	IKE_GROUP_MODP1024 = 2,		/* refused: RFC 8247 SHOULD NOT */
-	IKE_GROUP_MODP1536 = 5,		/* refused: RFC 8247 SHOULD NOT */
-	IKE_GROUP_MODP2048 = 14,
-	IKE_GROUP_MODP3072 = 15,
-	IKE_GROUP_ECP256 = 19,
-	IKE_GROUP_ECP384 = 20,
-	IKE_GROUP_CURVE25519 = 31,
-};
+#include "ike_msg.h"		/* enum ike_ke_id */
 
 enum {
 	IKE_KE_MAX = 384,		/* the longest public value: MODP-3072 */

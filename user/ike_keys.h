@@ -12,11 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum ike_prf_id {
-	IKE_PRF_HMAC_SHA2_256 = 5,
-	IKE_PRF_HMAC_SHA2_384 = 6,
-	IKE_PRF_HMAC_SHA2_512 = 7,
-};
+#include "ike_msg.h"		/* enum ike_prf_id */
 
 enum {
 	IKE_PRF_MAX = 64,		/* output of HMAC-SHA2-512 */

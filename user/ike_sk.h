@@ -23,10 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ike_msg.h"		/* IKE_HDR_LEN */
 #include "xdpsec_common.h"
 
 enum {
-	IKE_HDR_LEN = 28,
 	IKE_HDR_LENGTH_OFF = 24,	/* the message length field */
 };
 

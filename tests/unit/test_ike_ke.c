@@ -150,7 +150,7 @@ static void p256_vector(struct json_object *test, int id)
 	}
 	if (pub.len != 65 || pub.data[0] != 0x04)
 		return;
-	ke = ike_ke_new_private(IKE_GROUP_ECP256, priv.data, priv.len);
+	ke = ike_ke_new_private(IKE_GROUP_ECP_256, priv.data, priv.len);
 	CHECK(ke, "p256 %d: key", id);
 	if (!ke)
 		return;
@@ -261,7 +261,7 @@ static void test_names(void)
 
 	CHECK(!ike_ke_parse("curve25519", &g, &why) &&
 	      g == IKE_GROUP_CURVE25519, "curve25519 parses");
-	CHECK(!ike_ke_parse("modp3072", &g, &why) && g == IKE_GROUP_MODP3072,
+	CHECK(!ike_ke_parse("modp3072", &g, &why) && g == IKE_GROUP_MODP_3072,
 	      "modp3072 parses");
 	CHECK(ike_ke_parse("modp1024", &g, &why) == -EINVAL && why &&
 	      strstr(why, "RFC 8247"), "modp1024 refused with a reason");
@@ -269,14 +269,14 @@ static void test_names(void)
 	      "modp768 refused with a reason");
 	CHECK(ike_ke_parse("ecp999", &g, &why) == -EINVAL && !why,
 	      "unknown group: no reason");
-	CHECK(!ike_ke_new(IKE_GROUP_MODP1024), "no key for MODP-1024");
+	CHECK(!ike_ke_new(IKE_GROUP_MODP_1024), "no key for MODP-1024");
 }
 
 int main(void)
 {
 	static const uint16_t groups[] = {
-		IKE_GROUP_CURVE25519, IKE_GROUP_ECP256, IKE_GROUP_ECP384,
-		IKE_GROUP_MODP2048, IKE_GROUP_MODP3072,
+		IKE_GROUP_CURVE25519, IKE_GROUP_ECP_256, IKE_GROUP_ECP_384,
+		IKE_GROUP_MODP_2048, IKE_GROUP_MODP_3072,
 	};
 
 	each_vector("tests/vectors/x25519_test.json", x25519_vector);
@@ -291,10 +291,10 @@ int main(void)
 
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		test_agreement(groups[i]);
-	test_modp_degenerate(IKE_GROUP_MODP2048, "modp_2048");
-	test_modp_degenerate(IKE_GROUP_MODP3072, "modp_3072");
-	test_ecp_invalid(IKE_GROUP_ECP256);
-	test_ecp_invalid(IKE_GROUP_ECP384);
+	test_modp_degenerate(IKE_GROUP_MODP_2048, "modp_2048");
+	test_modp_degenerate(IKE_GROUP_MODP_3072, "modp_3072");
+	test_ecp_invalid(IKE_GROUP_ECP_256);
+	test_ecp_invalid(IKE_GROUP_ECP_384);
 	test_names();
 	return check_summary();
 }
