@@ -30,6 +30,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "ike_conf.h"
 
 _Static_assert(XDPSEC_AF_INET == AF_INET, "AF_INET");
 _Static_assert(XDPSEC_AF_INET6 == AF_INET6, "AF_INET6");
@@ -38,9 +39,6 @@ _Static_assert(XDPSEC_AF_INET6 == AF_INET6, "AF_INET6");
 
 #define NAME_CHARS                                                           \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
-
-/* A key file holds a few dozen hex digits; anything larger is a mistake. */
-#define KEY_FILE_MAX 4096
 
 enum daemon_key {
 	D_INSTANCE,
@@ -153,24 +151,17 @@ enum section_kind {
 	SECT_DAEMON,
 	SECT_SA,
 	SECT_POLICY,
+	SECT_CONN,
 };
 
-struct section_info {
-	const char *title;
-	const char *const *keys;
-	unsigned int n_keys;
-};
-
-static const struct section_info sections[] = {
+static const struct config_section sections[] = {
 	[SECT_DAEMON] = { "[daemon]", daemon_keys, D_NKEYS },
 	[SECT_SA] = { "[sa]", sa_keys, SA_NKEYS },
 	[SECT_POLICY] = { "[policy]", policy_keys, P_NKEYS },
 };
 
-/* Keys are bits of an unsigned int ("given") and slots of key_line. */
-#define KEYS_MAX 32
-_Static_assert(SA_NKEYS <= KEYS_MAX && P_NKEYS <= KEYS_MAX &&
-		       D_NKEYS <= KEYS_MAX,
+_Static_assert(SA_NKEYS <= CONFIG_KEYS_MAX && P_NKEYS <= CONFIG_KEYS_MAX &&
+		       D_NKEYS <= CONFIG_KEYS_MAX,
 	       "key_line and given are large enough");
 
 static const struct {
@@ -193,20 +184,13 @@ static const struct {
 
 /*
  * Transforms people may still carry over from older configurations.  They
- * get a message saying why they are refused rather than "unknown".  why is
- * NULL for those that are merely not implemented.
+ * get a message saying why they are refused rather than "unknown".
  */
-struct refused_name {
-	const char *name;
-	const char *why;
-	const char *use;
-};
-
 #define USE_AEAD "aes-gcm-128 or aes-gcm-256"
 #define WHY_3DES "RFC 8221: SHOULD NOT; its 64-bit blocks are unsafe"
 #define WHY_MD5 "RFC 8221: HMAC-MD5-96 MUST NOT"
 
-static const struct refused_name refused_algs[] = {
+static const struct config_refused refused_algs[] = {
 	{ "des", "RFC 8221: MUST NOT", USE_AEAD },
 	{ "3des", WHY_3DES, USE_AEAD },
 	{ "des3_ede", WHY_3DES, USE_AEAD },
@@ -223,7 +207,7 @@ static const struct refused_name refused_algs[] = {
  * HMAC-SHA1-96 is still MUST- for ESP in RFC 8221, but SHA-1 is on its way
  * out and every peer that matters has HMAC-SHA2, so it is not offered.
  */
-static const struct refused_name refused_integs[] = {
+static const struct config_refused refused_integs[] = {
 	{ "hmac-md5-96", WHY_MD5, "hmac-sha256-128" },
 	{ "hmac-md5", WHY_MD5, "hmac-sha256-128" },
 	{ "md5", WHY_MD5, "hmac-sha256-128" },
@@ -251,33 +235,27 @@ static const struct unit time_units[] = {
 	{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 0, 0 },
 };
 
-/* The kinds of lifetime, in the order of the SA_SOFT_* keys. */
-enum life_kind {
-	LIFE_BYTES,
-	LIFE_PACKETS,
-	LIFE_SECONDS,
-	LIFE_NKINDS,
-};
-
+/* The kinds of lifetime are in the order of the SA_SOFT_* keys. */
 static const struct {
 	const struct unit *units;	/* NULL: a plain number */
 	const char *usage;
-} life_kinds[LIFE_NKINDS] = {
-	[LIFE_BYTES] = { byte_units,
-			 "a number of bytes, with an optional K, M or G (powers of 1024)" },
-	[LIFE_PACKETS] = { NULL, "a number of packets" },
-	[LIFE_SECONDS] = { time_units,
-			   "a number of seconds, with an optional s, m, h or d" },
+} life_kinds[CONFIG_LIFE_NKINDS] = {
+	[CONFIG_LIFE_BYTES] = {
+		byte_units,
+		"a number of bytes, with an optional K, M or G (powers of 1024)" },
+	[CONFIG_LIFE_PACKETS] = { NULL, "a number of packets" },
+	[CONFIG_LIFE_SECONDS] = {
+		time_units,
+		"a number of seconds, with an optional s, m, h or d" },
 };
 
-_Static_assert(SA_HARD_SECONDS - SA_SOFT_BYTES + 1 == 2 * LIFE_NKINDS,
+_Static_assert(SA_HARD_SECONDS - SA_SOFT_BYTES + 1 == 2 * CONFIG_LIFE_NKINDS,
 	       "two lifetime keys per kind");
 
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* The short name used throughout this file. */
+#define seterr config_seterr
 
-/* Writes a message if the caller gave a buffer; always returns -EINVAL. */
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
+int config_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -328,7 +306,7 @@ static int parse_u64(const char *s, bool hex, uint64_t *out)
 }
 
 /* A decimal number in [0, max]. */
-static int parse_uint(const char *s, uint64_t max, uint64_t *out)
+int config_parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v;
 	int rc = parse_u64(s, false, &v);
@@ -403,7 +381,7 @@ static int parse_proto(const char *s, uint8_t *proto)
 			return 0;
 		}
 	}
-	if (parse_uint(s, 255, &v))
+	if (config_parse_uint(s, 255, &v))
 		return -EINVAL;
 	*proto = v;
 	return 0;
@@ -438,10 +416,10 @@ static int parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
 	dash = strchr(buf, '-');
 	if (dash)
 		*dash = '\0';
-	if (parse_uint(buf, 65535, &a))
+	if (config_parse_uint(buf, 65535, &a))
 		return -EINVAL;
 	b = a;
-	if (dash && parse_uint(dash + 1, 65535, &b))
+	if (dash && config_parse_uint(dash + 1, 65535, &b))
 		return -EINVAL;
 	if (b < a)
 		return -EINVAL;
@@ -453,11 +431,6 @@ static int parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
 static bool ports_narrowed(uint16_t lo, uint16_t hi)
 {
 	return lo != 0 || hi != 65535;
-}
-
-static const char *family_name(uint8_t family)
-{
-	return family == XDPSEC_AF_INET6 ? "IPv6" : "IPv4";
 }
 
 int config_parse_addr(const char *s, uint8_t *family, struct xdpsec_addr *addr)
@@ -489,11 +462,7 @@ static void addr_mask(struct xdpsec_addr *a, unsigned int bytes,
 	}
 }
 
-/*
- * The body of config_parse_prefix(), with a message that says what is
- * wrong: the setters pass it on, the public function drops it.
- */
-static int prefix_parse(const char *s, uint8_t *family,
+int config_prefix_parse(const char *s, uint8_t *family,
 			struct xdpsec_addr *addr, uint8_t *plen, char *err,
 			size_t errlen)
 {
@@ -513,7 +482,7 @@ static int prefix_parse(const char *s, uint8_t *family,
 		goto bad;
 	max = fam == XDPSEC_AF_INET ? 32 : 128;
 	len = max;
-	if (slash && parse_uint(slash + 1, max, &len))
+	if (slash && config_parse_uint(slash + 1, max, &len))
 		return seterr(err, errlen,
 			      "%s: the prefix length must be 0 to %u", s, max);
 
@@ -537,7 +506,7 @@ bad:
 int config_parse_prefix(const char *s, uint8_t *family,
 			struct xdpsec_addr *addr, uint8_t *plen)
 {
-	return prefix_parse(s, family, addr, plen, NULL, 0);
+	return config_prefix_parse(s, family, addr, plen, NULL, 0);
 }
 
 int config_parse_action(const char *s, uint8_t *action)
@@ -550,6 +519,11 @@ const char *config_action_name(uint8_t action)
 	return name_of(action_names, NAMES_LEN(action_names), action);
 }
 
+int config_parse_mode(const char *s, uint8_t *mode)
+{
+	return name_parse(mode_names, NAMES_LEN(mode_names), s, mode);
+}
+
 const char *config_mode_name(uint8_t mode)
 {
 	return name_of(mode_names, NAMES_LEN(mode_names), mode);
@@ -560,7 +534,7 @@ const char *config_dir_name(uint8_t dir)
 	return name_of(dir_names, NAMES_LEN(dir_names), dir);
 }
 
-static int key_index(const struct section_info *si, const char *key)
+int config_key_index(const struct config_section *si, const char *key)
 {
 	for (unsigned int i = 0; i < si->n_keys; i++)
 		if (!strcmp(si->keys[i], key))
@@ -568,8 +542,7 @@ static int key_index(const struct section_info *si, const char *key)
 	return -1;
 }
 
-/* "unknown key 'x' in [sa]; known keys: dir, spi, ..." */
-static int unknown_key(const struct section_info *si, const char *key,
+int config_unknown_key(const struct config_section *si, const char *key,
 		       char *err, size_t errlen)
 {
 	char list[384] = "";
@@ -582,10 +555,9 @@ static int unknown_key(const struct section_info *si, const char *key,
 		      key, si->title, list);
 }
 
-/* "[sa x] is missing required key(s): spi, alg" */
-static int missing_keys(const struct section_info *si, const char *kind,
-			const char *name, unsigned int given,
-			unsigned int need, char *err, size_t errlen)
+int config_missing_keys(const struct config_section *si, const char *kind,
+			const char *name, unsigned int given, unsigned int need,
+			char *err, size_t errlen)
 {
 	unsigned int miss = need & ~given;
 	char list[256] = "";
@@ -604,9 +576,12 @@ static int missing_keys(const struct section_info *si, const char *kind,
 
 /* ---- Key files -------------------------------------------------------- */
 
-/* Opens a key file and refuses it unless only its owner can use it. */
-static int key_file_open(const char *path, const char *shown, char *err,
-			 size_t errlen)
+/*
+ * Opens a key file and refuses it unless only its owner can use it.  what
+ * names the file in messages, as in "key file keys/a.key".
+ */
+static int key_file_open(const char *path, const char *shown,
+			 const char *what, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd, rc;
@@ -616,33 +591,32 @@ static int key_file_open(const char *path, const char *shown, char *err,
 	if (fd < 0) {
 		rc = -errno;
 		if (strcmp(path, shown))
-			seterr(err, errlen, "key file %s (%s): %s", shown, path,
+			seterr(err, errlen, "%s (%s): %s", what, path,
 			       strerror(-rc));
 		else
-			seterr(err, errlen, "key file %s: %s", shown,
-			       strerror(-rc));
+			seterr(err, errlen, "%s: %s", what, strerror(-rc));
 		return rc;
 	}
 	if (fstat(fd, &st)) {
 		rc = -errno;
-		seterr(err, errlen, "key file %s: %s", shown, strerror(-rc));
+		seterr(err, errlen, "%s: %s", what, strerror(-rc));
 		goto err_close;
 	}
 	rc = -EINVAL;
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "key file %s is not a regular file", shown);
+		seterr(err, errlen, "%s is not a regular file", what);
 		goto err_close;
 	}
 	if (st.st_mode & 077) {
 		seterr(err, errlen,
-		       "key file %s is %s by group or others (mode %04o): chmod 600 it",
-		       shown, st.st_mode & 044 ? "readable" : "writable",
+		       "%s is %s by group or others (mode %04o): chmod 600 it",
+		       what, st.st_mode & 044 ? "readable" : "writable",
 		       (unsigned int)(st.st_mode & 07777));
 		goto err_close;
 	}
-	if (st.st_size > KEY_FILE_MAX) {
-		seterr(err, errlen, "key file %s is too large (%lld bytes)",
-		       shown, (long long)st.st_size);
+	if (st.st_size > CONFIG_KEY_FILE_MAX) {
+		seterr(err, errlen, "%s is too large (%lld bytes)", what,
+		       (long long)st.st_size);
 		goto err_close;
 	}
 	return fd;
@@ -670,6 +644,34 @@ static int read_all(int fd, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
+int config_secret_read(const char *path, const char *shown,
+		       const char *noun, char *buf, size_t cap, size_t *len,
+		       char *err, size_t errlen)
+{
+	char what[PATH_MAX + 32];
+	int fd, rc;
+
+	snprintf(what, sizeof(what), "%s %s", noun, shown);
+	fd = key_file_open(path, shown, what, err, errlen);
+	if (fd < 0)
+		return fd;
+	rc = read_all(fd, buf, cap, len);
+	close(fd);
+	if (rc) {
+		seterr(err, errlen, "%s: %s", what, strerror(-rc));
+		goto err_wipe;
+	}
+	/* The file may have grown since key_file_open() looked at it. */
+	if (*len >= cap) {
+		rc = seterr(err, errlen, "%s is too large", what);
+		goto err_wipe;
+	}
+	return 0;
+err_wipe:
+	explicit_bzero(buf, cap);
+	return rc;
+}
+
 static int hex_val(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -680,12 +682,7 @@ static int hex_val(char c)
 	return -1;
 }
 
-/*
- * Decodes hex digits, ignoring white space.  Writes at most cap bytes to
- * out but counts them all in *n, so that the caller can say how many the
- * file holds.  The message never quotes the file's content.
- */
-static int hex_decode(const char *text, size_t len, const char *shown,
+int config_hex_decode(const char *text, size_t len, const char *what,
 		      uint8_t *out, size_t cap, size_t *n, char *err,
 		      size_t errlen)
 {
@@ -700,20 +697,19 @@ static int hex_decode(const char *text, size_t len, const char *shown,
 		v = hex_val(text[i]);
 		if (v < 0)
 			return seterr(err, errlen,
-				      "key file %s: line %zu: not a hex digit",
-				      shown, line);
+				      "%s: line %zu: not a hex digit", what,
+				      line);
 		if (digits / 2 < cap)
 			out[digits / 2] = digits % 2 ? out[digits / 2] | v
 						     : (uint8_t)(v << 4);
 		digits++;
 	}
 	if (!digits)
-		return seterr(err, errlen, "key file %s holds no hex digits",
-			      shown);
+		return seterr(err, errlen, "%s holds no hex digits", what);
 	if (digits % 2)
 		return seterr(err, errlen,
-			      "key file %s has an odd number of hex digits (%zu)",
-			      shown, digits);
+			      "%s has an odd number of hex digits (%zu)", what,
+			      digits);
 	*n = digits / 2;
 	return 0;
 }
@@ -726,25 +722,16 @@ static int hex_decode(const char *text, size_t len, const char *shown,
 static int key_file_load(const char *path, const char *shown, uint8_t *out,
 			 size_t cap, size_t *n, char *err, size_t errlen)
 {
-	char text[KEY_FILE_MAX + 1];
+	char text[CONFIG_KEY_FILE_MAX + 1], what[PATH_MAX + 16];
 	size_t len = 0;
-	int fd, rc;
+	int rc;
 
-	fd = key_file_open(path, shown, err, errlen);
-	if (fd < 0)
-		return fd;
-	rc = read_all(fd, text, sizeof(text), &len);
-	close(fd);
-	if (rc) {
-		seterr(err, errlen, "key file %s: %s", shown, strerror(-rc));
-		goto out;
-	}
-	if (len > KEY_FILE_MAX) {
-		rc = seterr(err, errlen, "key file %s is too large", shown);
-		goto out;
-	}
-	rc = hex_decode(text, len, shown, out, cap, n, err, errlen);
-out:
+	rc = config_secret_read(path, shown, "key file", text, sizeof(text),
+				&len, err, errlen);
+	if (rc)
+		return rc;
+	snprintf(what, sizeof(what), "key file %s", shown);
+	rc = config_hex_decode(text, len, what, out, cap, n, err, errlen);
 	explicit_bzero(text, sizeof(text));
 	if (rc)
 		explicit_bzero(out, cap);
@@ -788,7 +775,7 @@ static int replay_window_parse(const char *val, uint32_t *out, char *err,
 {
 	uint64_t v;
 
-	if (parse_uint(val, XDPSEC_REPLAY_MAX, &v) || v % 32)
+	if (config_parse_uint(val, XDPSEC_REPLAY_MAX, &v) || v % 32)
 		return seterr(err, errlen,
 			      "replay_window %s: use 0 (off) or a multiple of 32 up to %d",
 			      val, XDPSEC_REPLAY_MAX);
@@ -894,7 +881,7 @@ static int daemon_set_host_mtu(struct daemon_conf *d, const char *val,
 {
 	uint64_t v;
 
-	if (parse_uint(val, CONFIG_HOST_MTU_MAX, &v) ||
+	if (config_parse_uint(val, CONFIG_HOST_MTU_MAX, &v) ||
 	    v < CONFIG_HOST_MTU_MIN)
 		return seterr(err, errlen,
 			      "host_mtu '%s' is invalid: use %d to %d", val,
@@ -909,7 +896,7 @@ static int daemon_set_natt_keepalive(struct daemon_conf *d, const char *val,
 {
 	uint64_t v;
 
-	if (parse_uint(val, CONFIG_NATT_KEEPALIVE_MAX, &v))
+	if (config_parse_uint(val, CONFIG_NATT_KEEPALIVE_MAX, &v))
 		return seterr(err, errlen,
 			      "natt_keepalive '%s' is invalid: use 0 (off) to %d seconds",
 			      val, CONFIG_NATT_KEEPALIVE_MAX);
@@ -920,12 +907,12 @@ static int daemon_set_natt_keepalive(struct daemon_conf *d, const char *val,
 int config_daemon_set(struct daemon_conf *d, const char *key,
 		      const char *val, char *err, size_t errlen)
 {
-	const struct section_info *si = &sections[SECT_DAEMON];
+	const struct config_section *si = &sections[SECT_DAEMON];
 	enum log_level lvl;
-	int k = key_index(si, key);
+	int k = config_key_index(si, key);
 
 	if (k < 0)
-		return unknown_key(si, key, err, errlen);
+		return config_unknown_key(si, key, err, errlen);
 	if (!*val)
 		return seterr(err, errlen, "%s has no value", key);
 
@@ -962,7 +949,7 @@ int config_daemon_set(struct daemon_conf *d, const char *key,
 	case D_NATT_KEEPALIVE:
 		return daemon_set_natt_keepalive(d, val, err, errlen);
 	}
-	return unknown_key(si, key, err, errlen);
+	return config_unknown_key(si, key, err, errlen);
 }
 
 /* ---- [sa NAME] -------------------------------------------------------- */
@@ -1078,7 +1065,7 @@ static int sa_set_spi(struct sa_conf *sa, const char *val, char *err,
 	return 0;
 }
 
-static int refused_check(const struct refused_name *t, size_t n,
+int config_refused_check(const struct config_refused *t, size_t n,
 			 const char *key, const char *val, char *err,
 			 size_t errlen)
 {
@@ -1107,8 +1094,8 @@ static int sa_set_alg(struct sa_conf *sa, const char *val, char *err,
 		sa->sa.alg = XDPSEC_ALG_NONE;
 		return 0;
 	}
-	rc = refused_check(refused_algs, NAMES_LEN(refused_algs), "alg", val,
-			   err, errlen);
+	rc = config_refused_check(refused_algs, NAMES_LEN(refused_algs), "alg",
+				  val, err, errlen);
 	if (rc)
 		return rc;
 	if (!mac_parse(val, &integ))
@@ -1134,8 +1121,8 @@ static int sa_set_integ(struct sa_conf *sa, const char *val, char *err,
 		sa->sa.integ = XDPSEC_INTEG_NONE;
 		return 0;
 	}
-	rc = refused_check(refused_integs, NAMES_LEN(refused_integs), "integ",
-			   val, err, errlen);
+	rc = config_refused_check(refused_integs, NAMES_LEN(refused_integs),
+				  "integ", val, err, errlen);
 	if (rc)
 		return rc;
 	if (!mac_parse(val, &integ) && mac_info(integ)) {
@@ -1194,8 +1181,8 @@ static int addr_pair_family(uint8_t *family, uint8_t fam, bool other_set,
 	if (other_set && *family != fam)
 		return seterr(err, errlen,
 			      "%s %s is %s but %s is %s: they must be of one family",
-			      key, val, family_name(fam), other,
-			      family_name(*family));
+			      key, val, config_family_name(fam), other,
+			      config_family_name(*family));
 	*family = fam;
 	return 0;
 }
@@ -1232,7 +1219,7 @@ static int sel_set_prefix(struct xdpsec_sel *sel, bool is_src,
 	uint8_t fam, plen;
 	int rc;
 
-	rc = prefix_parse(val, &fam, &a, &plen, err, errlen);
+	rc = config_prefix_parse(val, &fam, &a, &plen, err, errlen);
 	if (rc)
 		return rc;
 	rc = addr_pair_family(&sel->family, fam, other_set, key, val, other,
@@ -1278,7 +1265,7 @@ static int sa_set_proto(struct sa_conf *sa, const char *val, char *err,
 static int sa_set_mode(struct sa_conf *sa, const char *val, char *err,
 		       size_t errlen)
 {
-	if (name_parse(mode_names, NAMES_LEN(mode_names), val, &sa->sa.mode))
+	if (config_parse_mode(val, &sa->sa.mode))
 		return seterr(err, errlen,
 			      "mode '%s' is invalid: use tunnel or transport",
 			      val);
@@ -1330,19 +1317,30 @@ static const char *scaled_str(uint64_t v, const struct unit *units,
 	return buf;
 }
 
-static uint64_t life_get(const struct xdpsec_lifetime *l, enum life_kind kind)
+int config_parse_life(const char *s, enum config_life kind, uint64_t *out)
 {
-	if (kind == LIFE_BYTES)
-		return l->bytes;
-	return kind == LIFE_PACKETS ? l->packets : l->seconds;
+	return parse_scaled(s, life_kinds[kind].units, out);
 }
 
-static void life_put(struct xdpsec_lifetime *l, enum life_kind kind,
+const char *config_life_usage(enum config_life kind)
+{
+	return life_kinds[kind].usage;
+}
+
+static uint64_t life_get(const struct xdpsec_lifetime *l,
+			 enum config_life kind)
+{
+	if (kind == CONFIG_LIFE_BYTES)
+		return l->bytes;
+	return kind == CONFIG_LIFE_PACKETS ? l->packets : l->seconds;
+}
+
+static void life_put(struct xdpsec_lifetime *l, enum config_life kind,
 		     uint64_t v)
 {
-	if (kind == LIFE_BYTES)
+	if (kind == CONFIG_LIFE_BYTES)
 		l->bytes = v;
-	else if (kind == LIFE_PACKETS)
+	else if (kind == CONFIG_LIFE_PACKETS)
 		l->packets = v;
 	else
 		l->seconds = v;
@@ -1351,19 +1349,19 @@ static void life_put(struct xdpsec_lifetime *l, enum life_kind kind,
 static int sa_set_lifetime(struct sa_conf *sa, int k, const char *val,
 			   char *err, size_t errlen)
 {
-	enum life_kind kind = (k - SA_SOFT_BYTES) / 2;
+	enum config_life kind = (k - SA_SOFT_BYTES) / 2;
 	bool hard = (k - SA_SOFT_BYTES) % 2;
 	uint64_t v;
 	int rc;
 
-	rc = parse_scaled(val, life_kinds[kind].units, &v);
+	rc = config_parse_life(val, kind, &v);
 	if (rc == -ERANGE)
 		return seterr(err, errlen, "%s %s is out of range", sa_keys[k],
 			      val);
 	if (rc)
 		return seterr(err, errlen,
 			      "%s '%s' is invalid: use %s (0 = no limit)",
-			      sa_keys[k], val, life_kinds[kind].usage);
+			      sa_keys[k], val, config_life_usage(kind));
 	life_put(hard ? &sa->sa.hard : &sa->sa.soft, kind, v);
 	return 0;
 }
@@ -1373,7 +1371,7 @@ static int sa_set_port(uint16_t *port, const char *key, const char *val,
 {
 	uint64_t v;
 
-	if (parse_uint(val, 65535, &v) || !v)
+	if (config_parse_uint(val, 65535, &v) || !v)
 		return seterr(err, errlen,
 			      "%s '%s' is invalid: use 1-65535", key, val);
 	*port = v;
@@ -1416,7 +1414,7 @@ static int sa_set_misc(struct sa_conf *sa, int k, const char *val, char *err,
 		return sa_set_port(&sa->sa.encap_dport, sa_keys[k], val, err,
 				   errlen);
 	case SA_TFC_PAD:
-		if (parse_uint(val, CONFIG_TFC_PAD_MAX, &v))
+		if (config_parse_uint(val, CONFIG_TFC_PAD_MAX, &v))
 			return seterr(err, errlen,
 				      "tfc_pad '%s' is invalid: use 0 (off) to %d bytes",
 				      val, CONFIG_TFC_PAD_MAX);
@@ -1468,11 +1466,6 @@ static int sa_set_one(struct sa_conf *sa, int k, const char *val,
 	return sa_set_misc(sa, k, val, err, errlen);
 }
 
-static unsigned int host_plen(uint8_t family)
-{
-	return family == XDPSEC_AF_INET6 ? 128 : 32;
-}
-
 /*
  * Transport mode protects the two hosts' own traffic, so a selector that
  * is left out stands for the host at that end.
@@ -1485,12 +1478,12 @@ static void sa_transport_defaults(struct sa_conf *sa)
 		return;
 	if (sa_has(sa, BIT(SA_SRC)) && !sa_has(sa, BIT(SA_SEL_SRC))) {
 		s->sel.src = s->src;
-		s->sel.src_plen = host_plen(s->family);
+		s->sel.src_plen = config_host_plen(s->family);
 		s->sel.family = s->family;
 	}
 	if (sa_has(sa, BIT(SA_DST)) && !sa_has(sa, BIT(SA_SEL_DST))) {
 		s->sel.dst = s->dst;
-		s->sel.dst_plen = host_plen(s->family);
+		s->sel.dst_plen = config_host_plen(s->family);
 		s->sel.family = s->family;
 	}
 }
@@ -1604,7 +1597,7 @@ static int sa_rule_lifetimes(const struct sa_conf *sa, int *at, char *err,
 	char b1[32], b2[32];
 	uint64_t soft, hard;
 
-	for (int kind = 0; kind < LIFE_NKINDS; kind++) {
+	for (int kind = 0; kind < CONFIG_LIFE_NKINDS; kind++) {
 		soft = life_get(&sa->sa.soft, kind);
 		hard = life_get(&sa->sa.hard, kind);
 		if (!soft || !hard || soft <= hard)
@@ -1635,14 +1628,15 @@ static int sa_rule_host_sel(const struct sa_conf *sa, bool is_src, int *at,
 	if (s->mode != XDPSEC_MODE_TRANSPORT ||
 	    !sa_has(sa, BIT(k) | BIT(host)))
 		return 0;
-	if (s->sel.family == s->family && plen == host_plen(s->family) &&
-	    !memcmp(a, p, sizeof(*a)))
+	if (s->sel.family == s->family &&
+	    plen == config_host_plen(s->family) && !memcmp(a, p, sizeof(*a)))
 		return 0;
 	*at = k;
 	inet_ntop(s->family, a->v6, ip, sizeof(ip));
 	return seterr(err, errlen,
 		      "mode transport: %s must be %s %s/%u, or be left out",
-		      sa_keys[k], sa_keys[host], ip, host_plen(s->family));
+		      sa_keys[k], sa_keys[host], ip,
+		      config_host_plen(s->family));
 }
 
 static int sa_rule_sel(const struct sa_conf *sa, int *at, char *err,
@@ -1703,12 +1697,12 @@ static int sa_rules(const struct sa_conf *sa, bool complete, int *at,
 int config_sa_set(struct sa_conf *sa, const char *key, const char *val,
 		  const char *basedir, char *err, size_t errlen)
 {
-	const struct section_info *si = &sections[SECT_SA];
-	int k = key_index(si, key);
+	const struct config_section *si = &sections[SECT_SA];
+	int k = config_key_index(si, key);
 	int rc, at;
 
 	if (k < 0)
-		return unknown_key(si, key, err, errlen);
+		return config_unknown_key(si, key, err, errlen);
 	if (!*val)
 		return seterr(err, errlen, "%s has no value", key);
 	rc = sa_set_one(sa, k, val, basedir, err, errlen);
@@ -1765,8 +1759,8 @@ static int sa_missing(const struct sa_conf *sa, char *err, size_t errlen)
 						    BIT(SA_ALG);
 	if (sa->sa.mode == XDPSEC_MODE_TUNNEL)
 		need |= BIT(SA_SEL_SRC) | BIT(SA_SEL_DST);
-	return missing_keys(&sections[SECT_SA], "sa", sa->name, sa->given,
-			    need, err, errlen);
+	return config_missing_keys(&sections[SECT_SA], "sa", sa->name,
+				   sa->given, need, err, errlen);
 }
 
 /*
@@ -1807,6 +1801,25 @@ int config_sa_check(const struct sa_conf *sa, char *err, size_t errlen)
 	return sa_check(sa, &at, err, errlen);
 }
 
+int config_sa_check_built(struct sa_conf *sa, char *err, size_t errlen)
+{
+	const struct xdpsec_sa *s = &sa->sa;
+
+	sa->given |= BIT(SA_DIR) | BIT(SA_SPI) | BIT(SA_PROTO) | BIT(SA_MODE) |
+		     BIT(SA_SRC) | BIT(SA_DST) | BIT(SA_KEY_FILE) |
+		     BIT(SA_SEL_SRC) | BIT(SA_SEL_DST);
+	if (s->proto == XDPSEC_IPPROTO_ESP)
+		sa->given |= BIT(SA_ALG);
+	if (s->integ != XDPSEC_INTEG_NONE || s->proto == XDPSEC_IPPROTO_AH)
+		sa->given |= BIT(SA_INTEG);
+	if (s->flags & XDPSEC_SA_F_ESN)
+		sa->given |= BIT(SA_ESN);
+	if (s->flags & XDPSEC_SA_F_UDP_ENCAP)
+		sa->given |= BIT(SA_ENCAP) | BIT(SA_ENCAP_SPORT) |
+			     BIT(SA_ENCAP_DPORT);
+	return config_sa_check(sa, err, errlen);
+}
+
 /* ---- [policy NAME] ---------------------------------------------------- */
 
 /*
@@ -1822,7 +1835,7 @@ int config_sa_check(const struct sa_conf *sa, char *err, size_t errlen)
  * 16352..32768: an explicit priority below 16352 always goes before the
  * defaults, and one above 32768 after them.
  */
-static uint16_t policy_default_priority(const struct policy_conf *p)
+uint16_t config_policy_priority(const struct policy_conf *p)
 {
 	const struct xdpsec_sel *s = &p->pol.sel;
 	unsigned int prio = 32768;
@@ -1844,7 +1857,7 @@ void config_policy_init(struct policy_conf *p, const char *name)
 	p->pol.sel.sport_hi = 65535;
 	p->pol.sel.dport_hi = 65535;
 	p->pol.action = XDPSEC_ACT_DISCARD;
-	p->pol.priority = policy_default_priority(p);
+	p->pol.priority = config_policy_priority(p);
 }
 
 static bool policy_ports_ok(const struct xdpsec_sel *s)
@@ -1922,7 +1935,7 @@ static int policy_set_one(struct policy_conf *p, int k, const char *val,
 		strcpy(p->sa_name, val);
 		return 0;
 	case P_PRIORITY:
-		if (parse_uint(val, 65535, &v))
+		if (config_parse_uint(val, 65535, &v))
 			return seterr(err, errlen,
 				      "priority '%s' is invalid: use 0-65535",
 				      val);
@@ -1935,12 +1948,12 @@ static int policy_set_one(struct policy_conf *p, int k, const char *val,
 int config_policy_set(struct policy_conf *p, const char *key,
 		      const char *val, char *err, size_t errlen)
 {
-	const struct section_info *si = &sections[SECT_POLICY];
-	int k = key_index(si, key);
+	const struct config_section *si = &sections[SECT_POLICY];
+	int k = config_key_index(si, key);
 	int rc;
 
 	if (k < 0)
-		return unknown_key(si, key, err, errlen);
+		return config_unknown_key(si, key, err, errlen);
 	if (!*val)
 		return seterr(err, errlen, "%s has no value", key);
 	rc = policy_set_one(p, k, val, err, errlen);
@@ -1952,7 +1965,7 @@ int config_policy_set(struct policy_conf *p, const char *key,
 	 * policy), so it is recomputed after every key instead.
 	 */
 	if (!(p->given & BIT(P_PRIORITY)))
-		p->pol.priority = policy_default_priority(p);
+		p->pol.priority = config_policy_priority(p);
 	return policy_cross_check(p, err, errlen);
 }
 
@@ -1963,8 +1976,8 @@ int config_policy_check(const struct policy_conf *p, char *err,
 			    BIT(P_ACTION);
 	int rc;
 
-	rc = missing_keys(&sections[SECT_POLICY], "policy", p->name, p->given,
-			  need, err, errlen);
+	rc = config_missing_keys(&sections[SECT_POLICY], "policy", p->name,
+				 p->given, need, err, errlen);
 	if (rc)
 		return rc;
 	if (p->pol.action == XDPSEC_ACT_PROTECT &&
@@ -1992,14 +2005,16 @@ struct parse_ctx {
 
 	enum section_kind kind;
 	int sect_line;
-	int key_line[KEYS_MAX];		/* 0: not set in this section */
+	int key_line[CONFIG_KEYS_MAX];	/* 0: not set in this section */
 	char key_file[PATH_MAX];	/* as written, for messages */
 	int daemon_line;		/* of [daemon], 0 if none yet */
 	struct sa_conf cur_sa;
 	struct policy_conf cur_pol;
+	struct conn_conf cur_conn;
 
 	size_t sas_cap;
 	size_t pols_cap;
+	size_t conns_cap;
 	int *pol_sa_line;		/* line of each policy's sa key */
 
 	int err;
@@ -2072,6 +2087,25 @@ static int pols_grow(struct parse_ctx *ctx)
 	return 0;
 }
 
+/* Like sas_grow(): connections hold pre-shared keys. */
+static int conns_grow(struct parse_ctx *ctx)
+{
+	struct config *cfg = ctx->cfg;
+	size_t cap = ctx->conns_cap ? 2 * ctx->conns_cap : 4;
+	struct conn_conf *conns = calloc(cap, sizeof(*conns));
+
+	if (!conns)
+		return -ENOMEM;
+	if (cfg->n_conns) {
+		memcpy(conns, cfg->conns, cfg->n_conns * sizeof(*conns));
+		explicit_bzero(cfg->conns, cfg->n_conns * sizeof(*conns));
+	}
+	free(cfg->conns);
+	cfg->conns = conns;
+	ctx->conns_cap = cap;
+	return 0;
+}
+
 static struct sa_conf *sa_find(struct config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n_sas; i++)
@@ -2085,6 +2119,14 @@ static struct policy_conf *policy_find(struct config *cfg, const char *name)
 	for (size_t i = 0; i < cfg->n_policies; i++)
 		if (!strcmp(cfg->policies[i].name, name))
 			return &cfg->policies[i];
+	return NULL;
+}
+
+static struct conn_conf *conn_find(struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_conns; i++)
+		if (!strcmp(cfg->conns[i].name, name))
+			return &cfg->conns[i];
 	return NULL;
 }
 
@@ -2180,6 +2222,24 @@ static int policy_section_end(struct parse_ctx *ctx)
 	return 0;
 }
 
+/*
+ * Keys that depend on others are checked as they come; what is left needs
+ * the whole section, so the message points at its header.
+ */
+static int conn_section_end(struct parse_ctx *ctx)
+{
+	struct config *cfg = ctx->cfg;
+	char msg[CONFIG_ERR_MAX];
+
+	if (config_conn_check(&ctx->cur_conn, msg, sizeof(msg)))
+		return fail(ctx, -EINVAL, ctx->sect_line, "%s", msg);
+	if (cfg->n_conns == ctx->conns_cap && conns_grow(ctx))
+		return fail(ctx, -ENOMEM, 0, "out of memory");
+	cfg->conns[cfg->n_conns++] = ctx->cur_conn;
+	explicit_bzero(&ctx->cur_conn, sizeof(ctx->cur_conn));
+	return 0;
+}
+
 /* Checks and stores the section that has just ended, if any. */
 static int section_end(struct parse_ctx *ctx)
 {
@@ -2190,7 +2250,26 @@ static int section_end(struct parse_ctx *ctx)
 		return sa_section_end(ctx);
 	if (kind == SECT_POLICY)
 		return policy_section_end(ctx);
+	if (kind == SECT_CONN)
+		return conn_section_end(ctx);
 	return 0;
+}
+
+/* The [conn] keys live in ike_conf.c: their count is known at run time. */
+static struct config_section section_of(enum section_kind kind)
+{
+	struct config_section conn = { "[conn]", conn_keys, conn_n_keys };
+
+	return kind == SECT_CONN ? conn : sections[kind];
+}
+
+/* "duplicate [sa x] (the first is on line 3)" */
+static int section_duplicate(struct parse_ctx *ctx, const char *word,
+			     const char *name, int first)
+{
+	return fail(ctx, -EINVAL, ctx->line,
+		    "duplicate [%s %s] (the first is on line %d)", word, name,
+		    first);
 }
 
 static int section_open(struct parse_ctx *ctx, enum section_kind kind,
@@ -2198,6 +2277,7 @@ static int section_open(struct parse_ctx *ctx, enum section_kind kind,
 {
 	const struct sa_conf *sa;
 	const struct policy_conf *p;
+	const struct conn_conf *c;
 
 	ctx->kind = kind;
 	ctx->sect_line = ctx->line;
@@ -2211,19 +2291,21 @@ static int section_open(struct parse_ctx *ctx, enum section_kind kind,
 	} else if (kind == SECT_SA) {
 		sa = sa_find(ctx->cfg, name);
 		if (sa)
-			return fail(ctx, -EINVAL, ctx->line,
-				    "duplicate [sa %s] (the first is on line %d)",
-				    name, sa->line);
+			return section_duplicate(ctx, "sa", name, sa->line);
 		config_sa_init(&ctx->cur_sa, name);
 		ctx->cur_sa.line = ctx->line;
-	} else {
+	} else if (kind == SECT_POLICY) {
 		p = policy_find(ctx->cfg, name);
 		if (p)
-			return fail(ctx, -EINVAL, ctx->line,
-				    "duplicate [policy %s] (the first is on line %d)",
-				    name, p->line);
+			return section_duplicate(ctx, "policy", name, p->line);
 		config_policy_init(&ctx->cur_pol, name);
 		ctx->cur_pol.line = ctx->line;
+	} else {
+		c = conn_find(ctx->cfg, name);
+		if (c)
+			return section_duplicate(ctx, "conn", name, c->line);
+		config_conn_init(&ctx->cur_conn, name);
+		ctx->cur_conn.line = ctx->line;
 	}
 	return 0;
 }
@@ -2251,9 +2333,11 @@ static int section_begin(struct parse_ctx *ctx, char *text)
 		kind = SECT_SA;
 	else if (word && !strcmp(word, "policy"))
 		kind = SECT_POLICY;
+	else if (word && !strcmp(word, "conn"))
+		kind = SECT_CONN;
 	else
 		return fail(ctx, -EINVAL, ctx->line,
-			    "unknown section [%s]; expected [daemon], [sa NAME] or [policy NAME]",
+			    "unknown section [%s]; expected [daemon], [sa NAME], [policy NAME] or [conn NAME]",
 			    word ? word : "");
 	if (kind == SECT_DAEMON && name)
 		return fail(ctx, -EINVAL, ctx->line,
@@ -2341,6 +2425,7 @@ static int cfg_handler(void *user, const char *section, const char *key,
 		       const char *val)
 {
 	struct parse_ctx *ctx = user;
+	struct config_section si;
 	char msg[CONFIG_ERR_MAX];
 	int k, rc;
 
@@ -2349,11 +2434,12 @@ static int cfg_handler(void *user, const char *section, const char *key,
 		return 0;
 	if (ctx->kind == SECT_NONE) {
 		fail(ctx, -EINVAL, ctx->line,
-		     "'%s' comes before any section: start with [daemon], [sa] or [policy]",
+		     "'%s' comes before any section: start with [daemon], [sa], [policy] or [conn]",
 		     key);
 		return 0;
 	}
-	k = key_index(&sections[ctx->kind], key);
+	si = section_of(ctx->kind);
+	k = config_key_index(&si, key);
 	if (k >= 0 && ctx->key_line[k]) {
 		fail(ctx, -EINVAL, ctx->line,
 		     "duplicate key '%s' (already set on line %d)", key,
@@ -2366,9 +2452,12 @@ static int cfg_handler(void *user, const char *section, const char *key,
 	else if (ctx->kind == SECT_SA)
 		rc = config_sa_set(&ctx->cur_sa, key, val, ctx->basedir, msg,
 				   sizeof(msg));
-	else
+	else if (ctx->kind == SECT_POLICY)
 		rc = config_policy_set(&ctx->cur_pol, key, val, msg,
 				       sizeof(msg));
+	else
+		rc = config_conn_set(&ctx->cur_conn, key, val, ctx->basedir,
+				     msg, sizeof(msg));
 	if (rc) {
 		fail(ctx, rc, ctx->line, "%s", msg);
 		return 0;
@@ -2439,6 +2528,7 @@ static void ctx_close(struct parse_ctx *ctx)
 	free(ctx->buf);
 	free(ctx->pol_sa_line);
 	explicit_bzero(&ctx->cur_sa, sizeof(ctx->cur_sa));
+	explicit_bzero(&ctx->cur_conn, sizeof(ctx->cur_conn));
 }
 
 int config_load(const char *path, struct config *cfg, char *err,
@@ -2449,7 +2539,7 @@ int config_load(const char *path, struct config *cfg, char *err,
 
 	memset(cfg, 0, sizeof(*cfg));
 	config_daemon_defaults(&cfg->daemon);
-	/* The context holds a key and two paths: too big for the stack. */
+	/* The context holds keys and two paths: too big for the stack. */
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
@@ -2484,5 +2574,9 @@ void config_free(struct config *cfg)
 		explicit_bzero(cfg->sas, cfg->n_sas * sizeof(*cfg->sas));
 	free(cfg->sas);
 	free(cfg->policies);
+	/* The whole of each connection, its pre-shared key with it. */
+	if (cfg->conns)
+		explicit_bzero(cfg->conns, cfg->n_conns * sizeof(*cfg->conns));
+	free(cfg->conns);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The static configuration: an INI file with one [daemon] section and any
- * number of [sa NAME] and [policy NAME] sections.  The control socket's
- * "sa add" and "policy add" requests use the same keys, through the same
- * setters, so the file and the CLI cannot drift apart.
+ * number of [sa NAME], [policy NAME] and [conn NAME] sections (the last
+ * in ike_conf.h).  The control socket's "sa add" and "policy add" requests
+ * use the same keys, through the same setters, so the file and the CLI
+ * cannot drift apart.
  */
 #ifndef XDPSEC_CONFIG_H
 #define XDPSEC_CONFIG_H
@@ -26,7 +27,15 @@ enum config_limits {
 	CONFIG_KEY_MAX = AEAD_KEY_MAX + AEAD_SALT_LEN + MAC_KEY_MAX,
 	CONFIG_ENCAP_PORT = 4500,	/* RFC 3948 */
 	CONFIG_TFC_PAD_MAX = 1500,
+	/* Key files hold a few dozen hex digits; far larger is a mistake. */
+	CONFIG_KEY_FILE_MAX = 4096,
 };
+
+/*
+ * Keys of a section are bits of an unsigned int ("given"); a macro, as
+ * the enums of keys are compared with it.
+ */
+#define CONFIG_KEYS_MAX 32
 
 enum xdp_attach_mode {
 	XDP_ATTACH_AUTO = 0,	/* native where the driver has it */
@@ -39,9 +48,17 @@ enum xdp_attach_mode {
  * it: the cipher key (aead_info()->key_len), the salt (->salt_len) and the
  * integrity key (mac_info()->key_len).  AH has the integrity key alone.
  */
+enum { SA_SELS_MAX = 8 };	/* selectors of one SA, the map's included */
+
 struct sa_conf {
 	char name[CONFIG_NAME_MAX];
 	struct xdpsec_sa sa;		/* as it goes into the "sad" map */
+	/*
+	 * More selectors for the inner-packet check, beside sa.sel: an
+	 * IKE-negotiated SA may carry several traffic selector pairs.
+	 */
+	struct xdpsec_sel more_sels[SA_SELS_MAX - 1];
+	unsigned int n_more_sels;
 	uint8_t key[CONFIG_KEY_MAX];	/* cipher key || salt || integ */
 	size_t key_len;
 	unsigned int given;		/* bitmask of keys set */
@@ -81,6 +98,8 @@ enum config_host_mtu {
 	CONFIG_HOST_MTU_MAX = 3400,	/* XDP on veth allows a little more */
 };
 
+struct conn_conf;
+
 struct config {
 	char path[PATH_MAX];
 	struct daemon_conf daemon;
@@ -88,6 +107,8 @@ struct config {
 	size_t n_sas;
 	struct policy_conf *policies;
 	size_t n_policies;
+	struct conn_conf *conns;	/* IKE connections, ike_conf.h */
+	size_t n_conns;
 };
 
 /*
@@ -97,12 +118,14 @@ struct config {
  */
 int config_load(const char *path, struct config *cfg, char *err,
 		size_t errlen);
-/* Frees cfg and wipes every key it holds. */
+/* Frees cfg and wipes every key and pre-shared key it holds. */
 void config_free(struct config *cfg);
 
 void config_daemon_defaults(struct daemon_conf *d);
 void config_sa_init(struct sa_conf *sa, const char *name);
 void config_policy_init(struct policy_conf *p, const char *name);
+/* The priority a policy gets when it does not name one: narrower first. */
+uint16_t config_policy_priority(const struct policy_conf *p);
 
 /*
  * Setters used by the file parser and by control requests.  basedir
@@ -121,6 +144,11 @@ int config_policy_set(struct policy_conf *p, const char *key,
 
 /* Checks that a finished section is complete and consistent. */
 int config_sa_check(const struct sa_conf *sa, char *err, size_t errlen);
+/*
+ * The same for an SA built in code rather than read from a file (IKE):
+ * every key a file would have to name counts as given.
+ */
+int config_sa_check_built(struct sa_conf *sa, char *err, size_t errlen);
 int config_policy_check(const struct policy_conf *p, char *err,
 			size_t errlen);
 
@@ -137,6 +165,8 @@ int config_parse_prefix(const char *s, uint8_t *family,
 int config_parse_addr(const char *s, uint8_t *family,
 		      struct xdpsec_addr *addr);
 int config_parse_action(const char *s, uint8_t *action);
+/* "tunnel" or "transport" into XDPSEC_MODE_*. */
+int config_parse_mode(const char *s, uint8_t *mode);
 const char *config_action_name(uint8_t action);
 const char *config_mode_name(uint8_t mode);
 const char *config_dir_name(uint8_t dir);
@@ -147,5 +177,104 @@ const char *config_alg_name(uint8_t alg);
 const char *config_integ_name(uint8_t integ);
 /* xdpsec_sa_state.expired as "hard", "soft" or "" (hard wins). */
 const char *config_expired_name(uint64_t expired);
+
+/*
+ * The pieces the setters are made of, shared with the [conn] section in
+ * ike_conf.c so that both read values and word messages alike.
+ */
+
+/* Writes a message if err is not NULL; always returns -EINVAL. */
+int config_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The keys of a section kind, in the order of its "given" bits. */
+struct config_section {
+	const char *title;		/* "[sa]", for messages */
+	const char *const *keys;
+	unsigned int n_keys;
+};
+
+/* The index of key in si->keys, or -1. */
+int config_key_index(const struct config_section *si, const char *key);
+/* "unknown key 'x' in [sa]; known keys: dir, spi, ..." */
+int config_unknown_key(const struct config_section *si, const char *key,
+		       char *err, size_t errlen);
+/* "[sa x] is missing required key(s): spi, alg"; 0 if none is. */
+int config_missing_keys(const struct config_section *si, const char *kind,
+			const char *name, unsigned int given, unsigned int need,
+			char *err, size_t errlen);
+
+/*
+ * A decimal number in [0, max]: no sign, no blanks, no octal.  Returns
+ * -ERANGE when it is too large, -EINVAL when it is not a number.
+ */
+int config_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* Quantities as the lifetimes of [sa] take them. */
+enum config_life {
+	CONFIG_LIFE_BYTES,	/* with K, M or G: powers of 1024 */
+	CONFIG_LIFE_PACKETS,	/* a plain number */
+	CONFIG_LIFE_SECONDS,	/* with s, m, h or d */
+	CONFIG_LIFE_NKINDS,
+};
+
+/* Returns 0, -ERANGE beyond 64 bits, or -EINVAL. */
+int config_parse_life(const char *s, enum config_life kind, uint64_t *out);
+/* What the kind takes, as in "a number of seconds, with ...". */
+const char *config_life_usage(enum config_life kind);
+
+/* config_parse_prefix() with a message that says what is wrong. */
+int config_prefix_parse(const char *s, uint8_t *family,
+			struct xdpsec_addr *addr, uint8_t *plen, char *err,
+			size_t errlen);
+
+static inline const char *config_family_name(uint8_t family)
+{
+	return family == XDPSEC_AF_INET6 ? "IPv6" : "IPv4";
+}
+
+/* The prefix length that covers one host. */
+static inline unsigned int config_host_plen(uint8_t family)
+{
+	return family == XDPSEC_AF_INET6 ? 128 : 32;
+}
+
+/*
+ * A transform name that is known but refused: why says why (NULL when it
+ * is merely not implemented), use what to write instead.
+ */
+struct config_refused {
+	const char *name;
+	const char *why;
+	const char *use;
+};
+
+/*
+ * Returns -EINVAL with "key val is refused (why); use ..." when val (in
+ * any case) is in the table, else 0.
+ */
+int config_refused_check(const struct config_refused *t, size_t n,
+			 const char *key, const char *val, char *err,
+			 size_t errlen);
+
+/*
+ * Reads a whole secret file into buf after the checks of key files: a
+ * regular file, that neither group nor others may read or write.  A file
+ * of cap bytes or more is refused.  Messages name it as noun and shown
+ * ("key file keys/a.key") and never quote its content.  On failure buf is
+ * wiped.  Returns 0 or -errno.
+ */
+int config_secret_read(const char *path, const char *shown,
+		       const char *noun, char *buf, size_t cap, size_t *len,
+		       char *err, size_t errlen);
+
+/*
+ * Decodes hex digits, ignoring white space.  Writes at most cap bytes to
+ * out but counts them all in *n, so that the caller can say how many the
+ * text holds.  what names the text in messages, which never quote it.
+ */
+int config_hex_decode(const char *text, size_t len, const char *what,
+		      uint8_t *out, size_t cap, size_t *n, char *err,
+		      size_t errlen);
 
 #endif /* XDPSEC_CONFIG_H */

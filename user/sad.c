@@ -155,6 +155,10 @@ int sad_add(struct sad *db, const struct sa_conf *conf, bool from_config,
 	sa->from_config = from_config;
 	snprintf(sa->name, sizeof(sa->name), "%s", conf->name);
 	sa->pub = conf->sa;
+	sa->n_more_sels = conf->n_more_sels < SA_SELS_MAX - 1 ?
+			  conf->n_more_sels : SA_SELS_MAX - 1;
+	memcpy(sa->more_sels, conf->more_sels,
+	       sa->n_more_sels * sizeof(sa->more_sels[0]));
 	memcpy(sa->key, conf->key, conf->key_len);
 	sa->key_len = conf->key_len;
 	pthread_spin_init(&sa->replay_lock, PTHREAD_PROCESS_PRIVATE);
@@ -236,6 +240,9 @@ bool sad_conf_equal(const struct sa *sa, const struct sa_conf *conf)
 	a.state = b.state = 0;
 	a.added = b.added = 0;
 	return !strcmp(sa->name, conf->name) && !memcmp(&a, &b, sizeof(a)) &&
+	       sa->n_more_sels == conf->n_more_sels &&
+	       !memcmp(sa->more_sels, conf->more_sels,
+		       sa->n_more_sels * sizeof(sa->more_sels[0])) &&
 	       sa->key_len == conf->key_len &&
 	       !CRYPTO_memcmp(sa->key, conf->key, sa->key_len);
 }

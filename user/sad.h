@@ -23,6 +23,8 @@ struct sa {
 	bool from_config;		/* loaded from the file, not the CLI */
 	int exhausted;			/* outbound: no sequence numbers left */
 	struct xdpsec_sa pub;		/* copy of the map entry */
+	struct xdpsec_sel more_sels[SA_SELS_MAX - 1];	/* beside pub.sel */
+	unsigned int n_more_sels;
 	uint8_t key[CONFIG_KEY_MAX];
 	size_t key_len;
 	unsigned int n_workers;

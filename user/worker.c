@@ -112,8 +112,14 @@ static bool worker_sel_ok(const struct sa *sa, const struct pkt *p)
 
 	if (ip_parse(p, &f))
 		return false;
-	return sel_match(&sa->pub.sel, f.family, f.src, f.dst, f.proto,
-			 f.has_ports, f.sport, f.dport);
+	if (sel_match(&sa->pub.sel, f.family, f.src, f.dst, f.proto,
+		      f.has_ports, f.sport, f.dport))
+		return true;
+	for (unsigned int i = 0; i < sa->n_more_sels; i++)
+		if (sel_match(&sa->more_sels[i], f.family, f.src, f.dst,
+			      f.proto, f.has_ports, f.sport, f.dport))
+			return true;
+	return false;
 }
 
 static void sa_account(struct worker *w, struct sa *sa, uint32_t bytes)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Every example under configs/ passes "xdpsecd --check" once its key files
-# exist, and the daemon refuses key files that others can read.
+# exist, and the daemon refuses key files that others can read.  [conn]
+# sections are counted, and refused with the file, line and reason.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
 BUILD=${BUILD:-build}
@@ -29,4 +30,57 @@ check_not "a key file readable by others is refused" \
 	"$BUILD/xdpsecd" -c "$WORK/site-to-site/gw-a.conf" --check
 check "... with the file, line and reason in the message" \
 	eval '[[ "$out" == *gw-a.conf:*:*"readable by group or others"* ]]'
+
+# [conn] sections: good ones are counted, bad ones name the file and line.
+CONN=$WORK/conn
+mkdir -p "$CONN"
+(umask 077; echo "correct horse battery staple" > "$CONN/site.psk")
+cat > "$CONN/good.conf" <<'EOF'
+[conn site]
+local = 198.51.100.1
+remote = 198.51.100.2
+auth = psk
+psk_file = site.psk
+local_ts = 192.0.2.0/24
+remote_ts = 203.0.113.0/24
+start = initiate
+
+[conn road]
+local = 198.51.100.1
+remote = any
+auth = psk
+psk_file = site.psk
+local_ts = 192.0.2.0/24
+remote_ts = 0.0.0.0/0
+EOF
+out=$("$BUILD/xdpsecd" -c "$CONN/good.conf" --check 2>&1)
+check "a file with two [conn] passes --check" \
+	"$BUILD/xdpsecd" -c "$CONN/good.conf" --check
+check "... and counts them" \
+	eval '[[ "$out" == *"OK, 0 SAs, 0 policies, 2 connections"* ]]'
+
+# refused NAME WANT: conn/NAME.conf fails --check, and the message has WANT.
+refused() {
+	local conf=$CONN/$1.conf want=$2 out
+
+	out=$("$BUILD/xdpsecd" -c "$conf" --check 2>&1)
+	check_not "conn/$1.conf fails --check" \
+		"$BUILD/xdpsecd" -c "$conf" --check 2>/dev/null
+	check "... with '$want'" eval '[[ "$out" == *"$want"* ]]'
+}
+
+sed 's/^auth = psk$/auth = pubkey/' "$CONN/good.conf" > "$CONN/pubkey.conf"
+refused pubkey "pubkey.conf:4: auth pubkey is refused: certificate authentication is not built yet"
+sed '3a ike = aes-gcm-256/prf-sha256/modp1024' "$CONN/good.conf" \
+	> "$CONN/modp.conf"
+refused modp "modp.conf:4: ike proposal 1 (aes-gcm-256/prf-sha256/modp1024): modp1024 is refused (RFC 8247"
+sed -e '/^start/d' -e 's/^\[conn road\]/[conn site]/' "$CONN/good.conf" \
+	> "$CONN/twice.conf"
+refused twice "twice.conf:9: duplicate [conn site] (the first is on line 1)"
+sed '/^remote_ts = 0/d' "$CONN/good.conf" > "$CONN/missing.conf"
+refused missing "missing.conf:10: [conn road] is missing required key(s): remote_ts"
+(umask 077; echo "short" > "$CONN/short.psk")
+sed 's/^psk_file = site.psk$/psk_file = short.psk/' "$CONN/good.conf" \
+	> "$CONN/short.conf"
+refused short "short.conf:5: psk_file short.psk holds 5 bytes; at least 16"
 summary

@@ -17,6 +17,8 @@
 
 #include "check.h"
 #include "config.h"
+#include "ike_conf.h"
+#include "ike_msg.h"
 
 static char tmpdir[] = "/tmp/xdpsec-test-config.XXXXXX";
 
@@ -28,6 +30,13 @@ static const char key256_hex[] =
 	"10 11 12 13 14 15 16 17 18 19 1A 1B 1C 1D 1E 1F\n"
 	"20212223242526272829 2a2b2c2d2e2f\n"
 	"  b0b1b2b3  \n";
+
+/* Pre-shared keys: a passphrase, and 24 bytes in hex over two lines. */
+static const char psk_text[] = "correct horse battery staple";
+static const char psk_hex[] = "0x 00112233445566778899aabbccddeeff\n"
+			      "  0123456789ABCDEF\n";
+/* Shorter than CONN_PSK_MIN; it must never show in a message. */
+static const char psk_short[] = "tiny-pw";
 
 /* Key files keys/kN.key of these lengths hold key_byte(N, 0..N-1). */
 static const size_t key_lens[] = { 20, 32, 36, 48, 64, 80, 96, 101 };
@@ -83,6 +92,27 @@ static int write_keys(void)
 	return 0;
 }
 
+static int write_psks(void)
+{
+	char text[CONN_PSK_MAX + 64], site[64], shortpw[64];
+
+	memset(text, 'a', 300);
+	strcpy(text + 300, "\n");
+	snprintf(site, sizeof(site), "%s\n", psk_text);
+	snprintf(shortpw, sizeof(shortpw), "%s\n", psk_short);
+	if (write_file("keys/site.psk", site, 0600) ||
+	    write_file("keys/hex.psk", psk_hex, 0600) ||
+	    write_file("keys/short.psk", shortpw, 0600) ||
+	    write_file("keys/open.psk", site, 0644) ||
+	    write_file("keys/long.psk", text, 0600) ||
+	    write_file("keys/badhex.psk", "0x00112233zz44556677\n", 0600) ||
+	    write_file("keys/crlf.psk", "sixteen-byte-key\r\n", 0400) ||
+	    write_file("keys/fifteen.psk", "fifteen-bytes!!", 0600) ||
+	    write_file("keys/empty.psk", "\n", 0600))
+		return -EIO;
+	return 0;
+}
+
 static int setup(void)
 {
 	char path[PATH_MAX];
@@ -101,6 +131,8 @@ static int setup(void)
 				       "a0a1a2zz\n", 0600) ||
 	    write_file("keys/odd.key",
 		       "000102030405060708090a0b0c0d0e0fa0a1a2a\n", 0600))
+		return -EIO;
+	if (write_psks())
 		return -EIO;
 	return write_keys();
 }
@@ -876,7 +908,9 @@ static void test_bad(const struct bad_case *c)
 	      c->what, c->line, err);
 	CHECK(has_words(err, c->words, 3), "%s: wrong message: %s", c->what,
 	      err);
-	CHECK(cfg.sas == NULL && cfg.n_sas == 0, "%s: cfg freed", c->what);
+	CHECK(cfg.sas == NULL && cfg.n_sas == 0 && cfg.conns == NULL &&
+		      cfg.n_conns == 0,
+	      "%s: cfg freed", c->what);
 }
 
 static void test_bad_cases(void)
@@ -1250,6 +1284,582 @@ static void test_sa_names(void)
 	      "expired names");
 }
 
+/* ---- [conn NAME] ------------------------------------------------------ */
+
+static const char conn_conf[] =
+	"[conn site]\n"							/* 1 */
+	"local = 198.51.100.1\n"					/* 2 */
+	"remote = 198.51.100.2\n"					/* 3 */
+	"local_id = gw1.example.net\n"					/* 4 */
+	"remote_id = admin@example.net\n"				/* 5 */
+	"auth = psk\n"							/* 6 */
+	"psk_file = keys/site.psk\n"					/* 7 */
+	"ike = aes-cbc-256/hmac-sha384-192/prf-sha384/ecp384, "
+	"chacha20-poly1305/prf-sha512/modp3072\n"			/* 8 */
+	"esp = aes-gcm-128/curve25519/esn, "
+	"aes-cbc-128 / hmac-sha512-256 / noesn,aes-gmac-256\n"		/* 9 */
+	"local_ts = 192.0.2.0/24, 2001:db8:1::/64\n"			/* 10 */
+	"remote_ts = 203.0.113.0/24\n"					/* 11 */
+	"mode = tunnel\n"						/* 12 */
+	"start = initiate\n"						/* 13 */
+	"ike_lifetime = 8h\n"						/* 14 */
+	"child_lifetime = 30m\n"					/* 15 */
+	"child_bytes = 4G\n"						/* 16 */
+	"child_packets = 1000000\n"					/* 17 */
+	"dpd = 0\n"							/* 18 */
+	"encap = yes\n"							/* 19 */
+	"port = 4500\n"							/* 20 */
+	"cookie_threshold = 50\n"					/* 21 */
+	"\n"								/* 22 */
+	"; A responder for anyone, with the defaults.\n"		/* 23 */
+	"[conn rw]\n"							/* 24 */
+	"local = 2001:db8::1\n"						/* 25 */
+	"remote = any\n"						/* 26 */
+	"auth = psk\n"							/* 27 */
+	"psk_file = keys/hex.psk\n"					/* 28 */
+	"local_ts = 2001:db8:1::/64\n"					/* 29 */
+	"remote_ts = ::/0\n"						/* 30 */
+	"\n"								/* 31 */
+	"[conn host]  # transport between two hosts\n"			/* 32 */
+	"remote_ts = 192.0.2.2\n"					/* 33 */
+	"local_ts = 192.0.2.1/32\n"					/* 34 */
+	"mode = transport\n"						/* 35 */
+	"remote = 192.0.2.2\n"						/* 36 */
+	"local = 192.0.2.1\n"						/* 37 */
+	"psk_file = keys/crlf.psk\n"					/* 38 */
+	"auth = psk\n"							/* 39 */
+	"start = trap\n"						/* 40 */
+	"\n"								/* 41 */
+	"[sa out-1]\n"							/* 42 */
+	"dir = out\n"							/* 43 */
+	"spi = 0x1000\n"						/* 44 */
+	"src = 192.0.2.1\n"						/* 45 */
+	"dst = 198.51.100.1\n"						/* 46 */
+	"alg = aes-gcm-128\n"						/* 47 */
+	"key_file = keys/out.key\n"					/* 48 */
+	"sel_src = 10.1.0.0/16\n"					/* 49 */
+	"sel_dst = 10.2.0.0/16\n";					/* 50 */
+
+static bool prop_is(const struct conn_proposal *p, uint16_t encr,
+		    uint16_t bits, uint16_t integ, uint16_t prf,
+		    uint16_t group, uint8_t esn)
+{
+	return p->encr == encr && p->encr_bits == bits && p->integ == integ &&
+	       p->prf == prf && p->group == group && p->esn == esn;
+}
+
+static bool ts_is(const struct conn_ts *ts, int family, const char *addr,
+		  unsigned int plen)
+{
+	return ts->family == family && ts->plen == plen &&
+	       addr_is(&ts->addr, family, addr);
+}
+
+static bool id_is(const struct conn_id *id, uint8_t type, const void *data,
+		  size_t len, const char *text)
+{
+	return id->type == type && !id->any && id->len == len &&
+	       !memcmp(id->data, data, len) && !strcmp(id->text, text);
+}
+
+static void check_conn_site(const struct conn_conf *c)
+{
+	struct in_addr a;
+
+	CHECK(!strcmp(c->name, "site") && c->line == 1, "site name %s line %d",
+	      c->name, c->line);
+	CHECK(c->family == AF_INET && !c->local_any && !c->remote_any,
+	      "site family %u", c->family);
+	CHECK(addr_is(&c->local, AF_INET, "198.51.100.1") &&
+		      addr_is(&c->remote, AF_INET, "198.51.100.2"),
+	      "site addresses");
+	CHECK(id_is(&c->local_id, IKE_ID_FQDN, "gw1.example.net", 15,
+		    "gw1.example.net"),
+	      "site local_id type %u len %u", c->local_id.type,
+	      c->local_id.len);
+	CHECK(id_is(&c->remote_id, IKE_ID_RFC822_ADDR, "admin@example.net", 17,
+		    "admin@example.net"),
+	      "site remote_id type %u", c->remote_id.type);
+	CHECK(c->auth == CONN_AUTH_PSK, "site auth %u", c->auth);
+	CHECK(c->psk_len == strlen(psk_text) &&
+		      !memcmp(c->psk, psk_text, c->psk_len),
+	      "site psk: %zu bytes, the trailing newline dropped", c->psk_len);
+
+	CHECK(c->n_ike == 2, "site n_ike %u", c->n_ike);
+	CHECK(prop_is(&c->ike[0], IKE_ENCR_AES_CBC, 256,
+		      IKE_INTEG_HMAC_SHA2_384_192, IKE_PRF_HMAC_SHA2_384,
+		      IKE_GROUP_ECP_384, 0),
+	      "site ike[0] %u/%u/%u/%u/%u", c->ike[0].encr, c->ike[0].encr_bits,
+	      c->ike[0].integ, c->ike[0].prf, c->ike[0].group);
+	CHECK(prop_is(&c->ike[1], IKE_ENCR_CHACHA20_POLY1305, 0, 0,
+		      IKE_PRF_HMAC_SHA2_512, IKE_GROUP_MODP_3072, 0),
+	      "site ike[1]");
+	CHECK(c->n_esp == 3, "site n_esp %u", c->n_esp);
+	CHECK(prop_is(&c->esp[0], IKE_ENCR_AES_GCM_16, 128, 0, 0,
+		      IKE_GROUP_CURVE25519, CONN_ESN_YES),
+	      "site esp[0] esn %u group %u", c->esp[0].esn, c->esp[0].group);
+	CHECK(prop_is(&c->esp[1], IKE_ENCR_AES_CBC, 128,
+		      IKE_INTEG_HMAC_SHA2_512_256, 0, 0, CONN_ESN_NO),
+	      "site esp[1]");
+	CHECK(prop_is(&c->esp[2], IKE_ENCR_NULL_AUTH_AES_GMAC, 256, 0, 0, 0,
+		      CONN_ESN_NO | CONN_ESN_YES),
+	      "site esp[2]");
+
+	CHECK(c->n_local_ts == 2 &&
+		      ts_is(&c->local_ts[0], AF_INET, "192.0.2.0", 24) &&
+		      ts_is(&c->local_ts[1], AF_INET6, "2001:db8:1::", 64),
+	      "site local_ts");
+	CHECK(c->n_remote_ts == 1 &&
+		      ts_is(&c->remote_ts[0], AF_INET, "203.0.113.0", 24),
+	      "site remote_ts");
+	CHECK(c->mode == XDPSEC_MODE_TUNNEL && c->start == CONN_START_INITIATE,
+	      "site mode %u start %u", c->mode, c->start);
+	CHECK(c->ike_lifetime == 8 * 3600 && c->child_lifetime == 30 * 60,
+	      "site lifetimes %u %u", c->ike_lifetime, c->child_lifetime);
+	CHECK(c->child_bytes == 4ull << 30 && c->child_packets == 1000000,
+	      "site child limits");
+	CHECK(c->dpd == 0 && c->encap == CONN_ENCAP_YES &&
+		      c->remote_port == 4500 && c->cookie_threshold == 50,
+	      "site dpd %u encap %u port %u cookies %u", c->dpd, c->encap,
+	      c->remote_port, c->cookie_threshold);
+	inet_pton(AF_INET, "198.51.100.1", &a);
+	CHECK(!memcmp(&a, c->local.v6, 4), "site local bytes");
+}
+
+static void check_conn_rw(const struct conn_conf *c)
+{
+	static const uint8_t psk[] = {
+		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+		0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+		0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+	};
+	uint8_t v6[16];
+
+	inet_pton(AF_INET6, "2001:db8::1", v6);
+	CHECK(c->line == 24 && c->family == AF_INET6 && !c->local_any &&
+		      c->remote_any,
+	      "rw line %d family %u", c->line, c->family);
+	CHECK(id_is(&c->local_id, IKE_ID_IPV6_ADDR, v6, 16, "2001:db8::1"),
+	      "rw local_id defaults to the address: type %u len %u",
+	      c->local_id.type, c->local_id.len);
+	CHECK(c->remote_id.any, "rw remote_id defaults to any");
+	CHECK(c->psk_len == sizeof(psk) && !memcmp(c->psk, psk, sizeof(psk)),
+	      "rw hex psk %zu bytes", c->psk_len);
+
+	/* The defaults of everything else. */
+	CHECK(c->n_ike == 2 &&
+		      prop_is(&c->ike[0], IKE_ENCR_AES_GCM_16, 256, 0,
+			      IKE_PRF_HMAC_SHA2_256, IKE_GROUP_CURVE25519, 0) &&
+		      prop_is(&c->ike[1], IKE_ENCR_AES_GCM_16, 128, 0,
+			      IKE_PRF_HMAC_SHA2_256, IKE_GROUP_ECP_256, 0),
+	      "rw default ike");
+	CHECK(c->n_esp == 2 &&
+		      prop_is(&c->esp[0], IKE_ENCR_AES_GCM_16, 256, 0, 0, 0,
+			      CONN_ESN_NO | CONN_ESN_YES) &&
+		      prop_is(&c->esp[1], IKE_ENCR_AES_GCM_16, 128, 0, 0, 0,
+			      CONN_ESN_NO | CONN_ESN_YES),
+	      "rw default esp");
+	CHECK(c->n_remote_ts == 1 && ts_is(&c->remote_ts[0], AF_INET6, "::", 0),
+	      "rw remote_ts");
+	CHECK(c->mode == XDPSEC_MODE_TUNNEL && c->start == CONN_START_WAIT &&
+		      c->encap == CONN_ENCAP_AUTO && c->remote_port == 500,
+	      "rw mode %u start %u encap %u port %u", c->mode, c->start,
+	      c->encap, c->remote_port);
+	CHECK(c->ike_lifetime == 4 * 3600 && c->child_lifetime == 3600 &&
+		      c->child_bytes == 0 && c->child_packets == 0 &&
+		      c->dpd == 30 && c->cookie_threshold == 100,
+	      "rw default lifetimes %u %u dpd %u cookies %u", c->ike_lifetime,
+	      c->child_lifetime, c->dpd, c->cookie_threshold);
+}
+
+static void check_conn_host(const struct conn_conf *c)
+{
+	static const uint8_t local[] = { 192, 0, 2, 1 };
+	static const uint8_t remote[] = { 192, 0, 2, 2 };
+
+	CHECK(c->mode == XDPSEC_MODE_TRANSPORT && c->start == CONN_START_TRAP,
+	      "host mode %u start %u", c->mode, c->start);
+	CHECK(id_is(&c->local_id, IKE_ID_IPV4_ADDR, local, 4, "192.0.2.1") &&
+		      id_is(&c->remote_id, IKE_ID_IPV4_ADDR, remote, 4,
+			    "192.0.2.2"),
+	      "host ids from the addresses: %u %u", c->local_id.type,
+	      c->remote_id.type);
+	CHECK(ts_is(&c->local_ts[0], AF_INET, "192.0.2.1", 32) &&
+		      ts_is(&c->remote_ts[0], AF_INET, "192.0.2.2", 32),
+	      "host selectors");
+	CHECK(c->psk_len == 16 && !memcmp(c->psk, "sixteen-byte-key", 16),
+	      "host psk: CRLF dropped, %zu bytes", c->psk_len);
+}
+
+static void test_conn_full(void)
+{
+	char err[CONFIG_ERR_MAX] = "", path[PATH_MAX];
+	struct config cfg;
+	int rc;
+
+	CHECK(!write_file("conn.conf", conn_conf, 0644), "write conn.conf");
+	conf_path("conn.conf", path, sizeof(path));
+	rc = config_load(path, &cfg, err, sizeof(err));
+	CHECK(rc == 0, "conn.conf: %d %s", rc, err);
+	if (rc)
+		return;
+	CHECK(cfg.n_conns == 3 && cfg.n_sas == 1, "n_conns %zu n_sas %zu",
+	      cfg.n_conns, cfg.n_sas);
+	if (cfg.n_conns == 3) {
+		check_conn_site(&cfg.conns[0]);
+		check_conn_rw(&cfg.conns[1]);
+		check_conn_host(&cfg.conns[2]);
+	}
+	config_free(&cfg);
+	CHECK(cfg.conns == NULL && cfg.n_conns == 0, "config_free conns");
+}
+
+/* Everything a [conn] needs; the next line is line 8. */
+#define CONN_OK(name)							\
+	"[conn " name "]\n"		/* 1 */				\
+	"local = 192.0.2.1\n"		/* 2 */				\
+	"remote = 192.0.2.2\n"		/* 3 */				\
+	"auth = psk\n"			/* 4 */				\
+	"psk_file = keys/site.psk\n"	/* 5 */				\
+	"local_ts = 10.1.0.0/16\n"	/* 6 */				\
+	"remote_ts = 10.2.0.0/16\n"	/* 7 */
+
+/* The same without local: it defaults to any. */
+#define CONN_ANY_LOCAL(name)						\
+	"[conn " name "]\n"		/* 1 */				\
+	"remote = 192.0.2.2\n"		/* 2 */				\
+	"auth = psk\n"			/* 3 */				\
+	"psk_file = keys/site.psk\n"	/* 4 */				\
+	"local_ts = 10.1.0.0/16\n"	/* 5 */				\
+	"remote_ts = 10.2.0.0/16\n"	/* 6 */
+
+#define NINE_TIMES(s) s s s s s s s s s
+
+static const struct bad_case conn_bad_cases[] = {
+	/* Sections and keys */
+	{ "conn twice", CONN_OK("a") "\n" CONN_OK("a"), 9,
+	  { "duplicate [conn a]", "line 1" } },
+	{ "conn unknown key", CONN_OK("a") "colour = blue\n", 8,
+	  { "unknown key 'colour' in [conn]", "psk_file",
+	    "cookie_threshold" } },
+	{ "conn missing keys", "\n[conn a]\nlocal = 192.0.2.1\n", 2,
+	  { "[conn a] is missing required key(s)",
+	    "remote, auth, psk_file, local_ts, remote_ts" } },
+	{ "conn missing psk_file", "[conn a]\nremote = 192.0.2.2\n"
+	  "local_id = gw\nauth = psk\nlocal_ts = 10.0.0.0/8\n"
+	  "remote_ts = 10.0.0.0/8\n[daemon]\n", 1,
+	  { "[conn a] is missing required key(s): psk_file" } },
+	{ "conn duplicate key", CONN_OK("a") "remote = 192.0.2.3\n", 8,
+	  { "duplicate key 'remote'", "line 3" } },
+	{ "conn empty value", "[conn a]\nlocal =\n", 2,
+	  { "local has no value" } },
+	{ "conn without a name", "[conn]\n", 1, { "[conn] needs a name" } },
+
+	/* Addresses */
+	{ "conn local any needs local_id", CONN_ANY_LOCAL("a"), 1,
+	  { "[conn a] needs a local_id", "local is any" } },
+	{ "conn remote any with initiate", "[conn a]\nremote = any\n"
+	  "start = initiate\n", 3,
+	  { "remote any needs start = wait", "start = initiate" } },
+	{ "conn trap before remote any", "[conn a]\nstart = trap\n"
+	  "remote = any\n", 3,
+	  { "remote any needs start = wait", "start = trap" } },
+	{ "conn mixed families", "[conn a]\nlocal = 192.0.2.1\n"
+	  "remote = 2001:db8::2\n", 3,
+	  { "remote 2001:db8::2 is IPv6 but local is IPv4",
+	    "one family" } },
+	{ "conn mixed families, remote first", "[conn a]\n"
+	  "remote = 2001:db8::2\nlocal = 192.0.2.1\n", 3,
+	  { "local 192.0.2.1 is IPv4 but remote is IPv6" } },
+	{ "conn remote a name", "[conn a]\nremote = gw2.example.net\n", 2,
+	  { "remote 'gw2.example.net' is invalid",
+	    "IPv4 or IPv6 address, or any" } },
+	{ "conn local a prefix", "[conn a]\nlocal = 192.0.2.0/24\n", 2,
+	  { "local '192.0.2.0/24' is invalid" } },
+
+	/* Identities */
+	{ "conn DN", CONN_OK("a") "local_id = CN=gw1, O=Example\n", 8,
+	  { "local_id 'CN=gw1, O=Example' is a distinguished name",
+	    "distinguished names need certificate support, which is not built yet" } },
+	{ "conn remote DN", CONN_OK("a") "remote_id = C=DE, CN=gw2\n", 8,
+	  { "remote_id", "certificate support" } },
+	{ "conn local_id any", CONN_OK("a") "local_id = any\n", 8,
+	  { "local_id any is invalid" } },
+	{ "conn id with a blank", CONN_OK("a") "remote_id = gw 2\n", 8,
+	  { "remote_id 'gw 2' is invalid", "domain name", "e-mail" } },
+	{ "conn id with a bare @", CONN_OK("a")
+	  "local_id = @gw1.example.net\n", 8,
+	  { "not an e-mail address", "leave out the '@'" } },
+
+	/* Authentication */
+	{ "conn pubkey", "[conn a]\nauth = pubkey\n", 2,
+	  { "auth pubkey is refused",
+	    "certificate authentication is not built yet" } },
+	{ "conn auth eap", "[conn a]\nauth = eap\n", 2,
+	  { "auth 'eap' is invalid", "use psk" } },
+	{ "conn psk readable", "[conn a]\npsk_file = keys/open.psk\n", 2,
+	  { "psk_file keys/open.psk is readable by group or others",
+	    "0644", "chmod 600" } },
+	{ "conn psk short", "[conn a]\n\npsk_file = keys/short.psk\n", 3,
+	  { "psk_file keys/short.psk holds 7 bytes", "at least 16",
+	    "offline" } },
+	{ "conn psk 15 bytes", "[conn a]\npsk_file = keys/fifteen.psk\n", 2,
+	  { "holds 15 bytes", "at least 16" } },
+	{ "conn psk empty", "[conn a]\npsk_file = keys/empty.psk\n", 2,
+	  { "holds 0 bytes" } },
+	{ "conn psk long", "[conn a]\npsk_file = keys/long.psk\n", 2,
+	  { "psk_file keys/long.psk holds 300 bytes", "at most 256" } },
+	{ "conn psk bad hex", "[conn a]\npsk_file = keys/badhex.psk\n", 2,
+	  { "psk_file keys/badhex.psk: line 1: not a hex digit" } },
+	{ "conn psk missing", "[conn a]\npsk_file = keys/none.psk\n", 2,
+	  { "psk_file keys/none.psk", "No such file" } },
+	{ "conn psk a directory", "[conn a]\npsk_file = keys\n", 2,
+	  { "psk_file keys is not a regular file" } },
+
+	/* Proposals: refused names */
+	{ "conn ike 3des", CONN_OK("a") "ike = 3des/prf-sha256/ecp256\n", 8,
+	  { "ike 3des is refused", "RFC 8247", "use aes-gcm-256" } },
+	{ "conn esp des", CONN_OK("a") "esp = des/hmac-sha256-128\n", 8,
+	  { "esp des is refused", "MUST NOT" } },
+	{ "conn ike md5", CONN_OK("a")
+	  "ike = aes-cbc-128/hmac-md5-96/prf-sha256/ecp256\n", 8,
+	  { "ike hmac-md5-96 is refused", "MUST NOT" } },
+	{ "conn ike prf-sha1", CONN_OK("a")
+	  "ike = aes-gcm-128/prf-sha1/ecp256\n", 8,
+	  { "ike prf-sha1 is refused", "SHA-1", "use prf-sha256" } },
+	{ "conn esp sha1", CONN_OK("a")
+	  "esp = aes-cbc-128/hmac-sha1-96\n", 8,
+	  { "esp hmac-sha1-96 is refused", "SHA-1" } },
+	{ "conn ike gmac", CONN_OK("a")
+	  "ike = aes-gmac-128/prf-sha256/ecp256\n", 8,
+	  { "ike aes-gmac-128 is refused", "does not encrypt" } },
+	{ "conn ike modp1024", CONN_OK("a")
+	  "ike = aes-gcm-128/prf-sha256/modp1024\n", 8,
+	  { "ike proposal 1", "modp1024 is refused", "RFC 8247" } },
+	{ "conn esp modp768", CONN_OK("a") "esp = aes-gcm-128/modp768\n", 8,
+	  { "modp768 is refused", "MUST NOT" } },
+	{ "conn ike modp1536", CONN_OK("a") "ike = aes-gcm-256/prf-sha256/"
+	  "curve25519, aes-gcm-128/prf-sha256/modp1536\n", 8,
+	  { "ike proposal 2", "modp1536 is refused" } },
+
+	/* Proposals: what goes together */
+	{ "conn ike without prf", CONN_OK("a") "ike = aes-gcm-256/curve25519\n",
+	  8, { "ike proposal 1 (aes-gcm-256/curve25519) needs a PRF",
+	       "prf-sha256" } },
+	{ "conn ike without group", CONN_OK("a")
+	  "ike = aes-gcm-256/prf-sha256\n", 8,
+	  { "needs a group", "curve25519, ecp256" } },
+	{ "conn cbc without integ", CONN_OK("a")
+	  "ike = aes-cbc-128/prf-sha256/ecp256\n", 8,
+	  { "aes-cbc-128 needs an integrity algorithm", "hmac-sha256-128" } },
+	{ "conn gcm with integ", CONN_OK("a")
+	  "esp = aes-gcm-128/hmac-sha256-128\n", 8,
+	  { "esp proposal 1", "aes-gcm-128 is combined mode",
+	    "drop hmac-sha256-128" } },
+	{ "conn prf in esp", CONN_OK("a") "esp = aes-gcm-128/prf-sha256\n", 8,
+	  { "prf-sha256 is for IKE only" } },
+	{ "conn esn in ike", CONN_OK("a")
+	  "ike = aes-gcm-128/prf-sha256/ecp256/esn\n", 8,
+	  { "esn is for ESP only" } },
+	{ "conn two encryptions", CONN_OK("a")
+	  "esp = aes-gcm-128/aes-gcm-256\n", 8,
+	  { "two encryption algorithms (aes-gcm-128 and aes-gcm-256)",
+	    "another proposal" } },
+	{ "conn two groups", CONN_OK("a")
+	  "ike = aes-gcm-128/prf-sha256/ecp256/ecp384\n", 8,
+	  { "two groups" } },
+	{ "conn no encryption", CONN_OK("a") "ike = prf-sha256/ecp256\n", 8,
+	  { "has no encryption algorithm", "aes-gcm-256" } },
+	{ "conn unknown transform", CONN_OK("a")
+	  "esp = aes-gcm-256, aes-ocb\n", 8,
+	  { "esp proposal 2: unknown transform 'aes-ocb'",
+	    "chacha20-poly1305", "noesn" } },
+	{ "conn empty proposal", CONN_OK("a") "esp = aes-gcm-256,,\n", 8,
+	  { "esp: proposal 2 is empty" } },
+	{ "conn empty transform", CONN_OK("a")
+	  "ike = aes-gcm-256//prf-sha256/ecp256\n", 8,
+	  { "an empty transform" } },
+	{ "conn too many proposals", CONN_OK("a")
+	  "esp = " NINE_TIMES("aes-gcm-128,") "aes-gcm-256\n", 8,
+	  { "esp: at most 8 proposals" } },
+
+	/* Traffic selectors */
+	{ "conn bad ts", "[conn a]\nlocal_ts = 10.1.0/16\n", 2,
+	  { "local_ts: '10.1.0/16' is not an IPv4 or IPv6 prefix" } },
+	{ "conn ts host bits",
+	  "[conn a]\nremote_ts = 10.0.0.0/8, 10.1.0.1/16\n", 2, { "remote_ts: 10.1.0.1/16 has host bits set", "10.1.0.0/16" } },
+	{ "conn ts empty item", "[conn a]\nlocal_ts = 10.0.0.0/8,\n", 2,
+	  { "local_ts: an empty prefix" } },
+	{ "conn too many ts", "[conn a]\nlocal_ts = "
+	  NINE_TIMES("10.0.0.0/8, ") "10.0.0.0/8\n", 2,
+	  { "local_ts: at most 8 prefixes" } },
+
+	/* Transport mode */
+	{ "conn transport with subnets", CONN_OK("a") "mode = transport\n", 8,
+	  { "mode transport: local_ts must be local 192.0.2.1/32",
+	    "the host itself", "not 10.1.0.0/16" } },
+	{ "conn transport remote_ts", "[conn a]\nmode = transport\n"
+	  "local = 2001:db8::1\nremote = 2001:db8::2\n"
+	  "local_ts = 2001:db8::1\nremote_ts = 2001:db8::2, 2001:db8::3\n", 6,
+	  { "remote_ts must be remote 2001:db8::2/128",
+	    "not 2001:db8::3/128" } },
+	{ "conn transport with local any", "[conn a]\nremote = 192.0.2.2\n"
+	  "auth = psk\npsk_file = keys/site.psk\nlocal_ts = 10.1.0.0/16\n"
+	  "remote_ts = 192.0.2.2\nlocal_id = gw1.example.net\n"
+	  "mode = transport\n", 1,
+	  { "mode transport needs a local address, not any" } },
+	{ "conn transport with remote any", "[conn a]\nremote = any\n"
+	  "mode = transport\n", 3,
+	  { "mode transport needs a remote address" } },
+	{ "conn bad mode", "[conn a]\nmode = beet\n", 2,
+	  { "mode 'beet' is invalid", "tunnel or transport" } },
+
+	/* The rest */
+	{ "conn bad start", "[conn a]\nstart = now\n", 2,
+	  { "start 'now' is invalid", "initiate, trap or wait" } },
+	{ "conn bad encap", "[conn a]\nencap = no\n", 2,
+	  { "encap 'no' is invalid", "auto", "yes" } },
+	{ "conn port 0", "[conn a]\nport = 0\n", 2,
+	  { "port '0' is invalid", "1-65535" } },
+	{ "conn port too big", "[conn a]\nport = 65536\n", 2,
+	  { "port '65536' is invalid" } },
+	{ "conn ike_lifetime 0", "[conn a]\nike_lifetime = 0\n", 2,
+	  { "ike_lifetime '0' is invalid", "above 0" } },
+	{ "conn child_lifetime in weeks", "[conn a]\nchild_lifetime = 1w\n", 2,
+	  { "child_lifetime '1w' is invalid", "s, m, h or d" } },
+	{ "conn ike_lifetime too long", "[conn a]\nike_lifetime = 50000d\n", 2,
+	  { "ike_lifetime 50000d is out of range", "4294967295" } },
+	{ "conn child_bytes in T", "[conn a]\nchild_bytes = 10T\n", 2,
+	  { "child_bytes '10T' is invalid", "K, M or G", "0 = no limit" } },
+	{ "conn child_packets with a unit", "[conn a]\nchild_packets = 1K\n",
+	  2, { "child_packets '1K' is invalid", "a number of packets" } },
+	{ "conn child_bytes overflow", "[conn a]\n"
+	  "child_bytes = 17179869184G\n", 2,
+	  { "child_bytes 17179869184G is out of range" } },
+	{ "conn negative dpd", "[conn a]\ndpd = -1\n", 2,
+	  { "dpd '-1' is invalid", "0 = off" } },
+	{ "conn cookie_threshold", "[conn a]\ncookie_threshold = lots\n", 2,
+	  { "cookie_threshold 'lots' is invalid", "half-open" } },
+	{ "conn key before any section", "remote = 192.0.2.2\n[conn a]\n", 1,
+	  { "before any section", "[conn]" } },
+};
+
+static void test_conn_bad_cases(void)
+{
+	size_t n = sizeof(conn_bad_cases) / sizeof(conn_bad_cases[0]);
+
+	for (size_t i = 0; i < n; i++)
+		test_bad(&conn_bad_cases[i]);
+}
+
+/* No message about a pre-shared key may quote it. */
+static void test_conn_psk_secret(void)
+{
+	static const char *const files[] = {
+		"keys/short.psk", "keys/open.psk", "keys/long.psk",
+		"keys/badhex.psk",
+	};
+	char err[CONFIG_ERR_MAX];
+	struct conn_conf c;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		config_conn_init(&c, "s");
+		err[0] = '\0';
+		CHECK(config_conn_set(&c, "psk_file", files[i], tmpdir, err,
+				      sizeof(err)) == -EINVAL,
+		      "%s refused", files[i]);
+		CHECK(!strstr(err, psk_short) && !strstr(err, "horse") &&
+			      !strstr(err, "aaaa") && !strstr(err, "zz"),
+		      "%s: the message quotes the secret: %s", files[i], err);
+		CHECK(c.psk_len == 0, "%s: nothing kept", files[i]);
+	}
+	explicit_bzero(&c, sizeof(c));
+}
+
+static bool conn_set_all(struct conn_conf *c, const char *const *kv,
+			 size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		if (config_conn_set(c, kv[i], kv[i + 1], tmpdir, err, errlen))
+			return false;
+	return true;
+}
+
+/* Control requests may set keys in any order, as the file may. */
+static void test_conn_setters(void)
+{
+	static const char *const transport[] = {
+		"mode", "transport", "local_ts", "192.0.2.1/32",
+		"remote_ts", "192.0.2.2/32", "local", "192.0.2.1",
+		"auth", "psk", "psk_file", "keys/site.psk",
+		"remote", "192.0.2.2",
+	};
+	char err[CONFIG_ERR_MAX] = "";
+	struct conn_conf c;
+
+	config_conn_init(&c, "t");
+	CHECK(config_conn_check(&c, err, sizeof(err)) == -EINVAL &&
+		      strstr(err, "[conn t] is missing required key(s): remote, auth, psk_file, local_ts, remote_ts"),
+	      "an empty conn: %s", err);
+	CHECK(conn_set_all(&c, transport,
+			   sizeof(transport) / sizeof(transport[0]), err,
+			   sizeof(err)) &&
+		      !config_conn_check(&c, err, sizeof(err)),
+	      "transport, keys in any order: %s", err);
+	CHECK(c.remote_id.type == IKE_ID_IPV4_ADDR &&
+		      !strcmp(c.remote_id.text, "192.0.2.2"),
+	      "remote_id follows remote");
+	CHECK(config_conn_set(&c, "remote", "192.0.2.9", NULL, err,
+			      sizeof(err)) == -EINVAL &&
+		      strstr(err, "remote_ts must be remote 192.0.2.9/32"),
+	      "a new remote against the selectors: %s", err);
+	CHECK(!strcmp(c.remote_id.text, "192.0.2.9"),
+	      "remote_id follows the new remote: %s", c.remote_id.text);
+	CHECK(!config_conn_set(&c, "remote", "192.0.2.2", NULL, err,
+			       sizeof(err)) &&
+		      !config_conn_set(&c, "remote_id", "gw2.example.net", NULL,
+				       err, sizeof(err)) &&
+		      !config_conn_set(&c, "remote", "192.0.2.2", NULL, err,
+				       sizeof(err)) &&
+		      !strcmp(c.remote_id.text, "gw2.example.net"),
+	      "a remote_id that is set stays: %s", err);
+	CHECK(config_conn_set(&c, "mtu", "1400", NULL, err, sizeof(err)) ==
+			      -EINVAL &&
+		      strstr(err, "unknown key 'mtu' in [conn]") &&
+		      strstr(err, "local, remote, local_id"),
+	      "unknown key: %s", err);
+	explicit_bzero(&c, sizeof(c));
+
+	config_conn_init(&c, "u");
+	CHECK(!config_conn_set(&c, "esp", "aes-gcm-256/noesn", NULL, err,
+			       sizeof(err)) &&
+		      c.n_esp == 1 && c.esp[0].esn == CONN_ESN_NO,
+	      "noesn alone");
+	CHECK(config_conn_set(&c, "esp", "aes-gcm-256, 3des", NULL, err,
+			      sizeof(err)) == -EINVAL &&
+		      c.n_esp == 1,
+	      "a refused list leaves the last good one");
+	CHECK(!config_conn_set(&c, "psk_file", "keys/hex.psk", tmpdir, err,
+			       sizeof(err)) &&
+		      c.psk_len == 24,
+	      "0x psk: %s", err);
+	CHECK(!config_conn_set(&c, "remote_id", "203.0.113.7", NULL, err,
+			       sizeof(err)) &&
+		      c.remote_id.type == IKE_ID_IPV4_ADDR &&
+		      c.remote_id.len == 4 && c.remote_id.data[0] == 203 &&
+		      c.remote_id.data[3] == 7,
+	      "an address as remote_id: %s", err);
+	CHECK(!config_conn_set(&c, "local_id", "2001:db8::7", NULL, err,
+			       sizeof(err)) &&
+		      c.local_id.type == IKE_ID_IPV6_ADDR &&
+		      c.local_id.len == 16 && c.local_id.data[15] == 7,
+	      "an IPv6 address as local_id: %s", err);
+	CHECK(conn_n_keys == 20 && !strcmp(conn_keys[0], "local") &&
+		      !strcmp(conn_keys[conn_n_keys - 1], "cookie_threshold"),
+	      "conn_keys");
+	explicit_bzero(&c, sizeof(c));
+}
+
 int main(void)
 {
 	if (setup()) {
@@ -1271,6 +1881,10 @@ int main(void)
 	test_lifetimes();
 	test_sa_defaults();
 	test_sa_names();
+	test_conn_full();
+	test_conn_bad_cases();
+	test_conn_psk_secret();
+	test_conn_setters();
 	teardown();
 	return check_summary();
 }
