@@ -31,7 +31,7 @@ FUZZ_SECONDS ?= 600
 
 LIB_SRCS := log aead mac esp ah replay config counters nexthop ip iphdr \
 	icmp frag ike_ke ike_keys ike_sk ike_msg ike_conf
-DAEMON_SRCS := xdpsecd xsk worker sad spd ctl host natt
+DAEMON_SRCS := xdpsecd xsk worker sad spd ctl host natt ike_sock ike_sa ike
 CLI_SRCS := xdpsec
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 

@@ -183,11 +183,11 @@ topo_sa() {	# NAME DIR SPI SRC DST ALG KEY SEL_SRC SEL_DST
 
 # Starts xdpsecd in namespace GW with CONF; sets XDPSECD_PID.  The daemon
 # mounts its own bpffs inside the namespace's mount namespace.
-xdpsecd_start() {	# GW CONF LOG
-	local sock="/run/xdpsec/$TOPO-$1.sock" i
+xdpsecd_start() {	# GW CONF LOG [XDPSECD OPTIONS...]
+	local sock="/run/xdpsec/$TOPO-$1.sock" i conf=$2 log=$3
 	rm -f "$sock"
-	ip netns exec "$(ns "$1")" "${BUILD:-build}/xdpsecd" -c "$2" \
-		>"$3" 2>&1 &
+	ip netns exec "$(ns "$1")" "${BUILD:-build}/xdpsecd" -c "$conf" \
+		"${@:4}" >"$log" 2>&1 &
 	XDPSECD_PID=$!
 	for i in $(seq 100); do
 		[ -S "$sock" ] && return 0

@@ -18,6 +18,7 @@
 
 #include "counters.h"
 #include "ctl.h"
+#include "ike.h"
 #include "log.h"
 #include "mac.h"
 #include "worker.h"
@@ -457,6 +458,33 @@ static int ctl_reload(struct ctl_req *r)
 	return 0;
 }
 
+static int ctl_ike_list(struct ctl_req *r)
+{
+	r->data = ike_daemon_list(r->d);
+	return 0;
+}
+
+static int ctl_tunnel(struct ctl_req *r, bool up)
+{
+	const char *name = ctl_name(r);
+
+	if (!name)
+		return -EINVAL;
+	if (up)
+		return ike_daemon_up(r->d, name, r->err, sizeof(r->err));
+	return ike_daemon_down(r->d, name, r->err, sizeof(r->err));
+}
+
+static int ctl_tunnel_up(struct ctl_req *r)
+{
+	return ctl_tunnel(r, true);
+}
+
+static int ctl_tunnel_down(struct ctl_req *r)
+{
+	return ctl_tunnel(r, false);
+}
+
 static const struct ctl_cmd {
 	const char *name;
 	int (*handler)(struct ctl_req *r);
@@ -470,6 +498,9 @@ static const struct ctl_cmd {
 	{ "policy.add", ctl_policy_add },
 	{ "policy.del", ctl_policy_del },
 	{ "reload", ctl_reload },
+	{ "ike.list", ctl_ike_list },
+	{ "tunnel.up", ctl_tunnel_up },
+	{ "tunnel.down", ctl_tunnel_down },
 };
 
 static int ctl_dispatch(struct ctl_req *r, const char *cmd)

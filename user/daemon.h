@@ -18,6 +18,7 @@
 
 struct xdpsec_bpf;
 struct worker;
+struct ike_daemon;
 
 struct daemon {
 	struct config cfg;
@@ -43,6 +44,8 @@ struct daemon {
 	pthread_mutex_t lock;
 	struct sad sad;
 	struct spd spd;
+
+	struct ike_daemon *ike;		/* when there are [conn] sections */
 
 	volatile int stop;
 	volatile int reload;

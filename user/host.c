@@ -175,23 +175,46 @@ static int rules_install(void)
 	return 0;
 }
 
+static int link_mtu(int ifindex, uint32_t mtu)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nl_talk(nlh);
+}
+
 int host_if_setup(struct host_if *h, const char *name, uint32_t mtu)
 {
+	uint32_t link = mtu > HOST_LINK_MTU_MIN ? mtu : HOST_LINK_MTU_MIN;
 	int ret;
 
 	memset(h, 0, sizeof(*h));
+	h->route_mtu = mtu;
 	if (strlen(name) + 2 > sizeof(h->name))
 		return -ENAMETOOLONG;
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	snprintf(h->peer, sizeof(h->peer), "%sx", name);
 
-	ret = veth_create(h->name, h->peer, mtu);
+	ret = veth_create(h->name, h->peer, link);
 	if (ret && ret != -EEXIST)
 		return ret;
 	h->ifindex = if_nametoindex(h->name);
 	h->peer_ifindex = if_nametoindex(h->peer);
 	if (!h->ifindex || !h->peer_ifindex)
 		return -ENODEV;
+	if (ret == -EEXIST) {
+		ret = link_mtu(h->ifindex, link);
+		if (!ret)
+			ret = link_mtu(h->peer_ifindex, link);
+		if (ret)
+			return ret;
+	}
 
 	/*
 	 * No neighbour resolution on a point-to-point pair: frames go to
@@ -224,12 +247,18 @@ static int route_change(struct host_if *h, uint16_t type,
 	rtm->rtm_dst_len = r->plen;
 	rtm->rtm_table = RT_TABLE_UNSPEC;
 	rtm->rtm_protocol = HOST_RT_PROTO;
-	rtm->rtm_scope = RT_SCOPE_LINK;
-	rtm->rtm_type = RTN_UNICAST;
+	rtm->rtm_scope = r->throw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	rtm->rtm_type = r->throw ? RTN_THROW : RTN_UNICAST;
 	mnl_attr_put(nlh, RTA_DST, r->family == AF_INET ? 4 : 16, &r->dst);
 	mnl_attr_put_u32(nlh, RTA_TABLE, HOST_TABLE);
-	if (type == RTM_NEWROUTE)
+	if (type == RTM_NEWROUTE && !r->throw) {
+		struct nlattr *metrics;
+
 		mnl_attr_put_u32(nlh, RTA_OIF, h->ifindex);
+		metrics = mnl_attr_nest_start(nlh, RTA_METRICS);
+		mnl_attr_put_u32(nlh, RTAX_MTU, h->route_mtu);
+		mnl_attr_nest_end(nlh, metrics);
+	}
 	return nl_talk(nlh);
 }
 
@@ -244,7 +273,8 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	struct route_list *l = data;
 	struct host_route r = { .family = rtm->rtm_family,
-				.plen = rtm->rtm_dst_len };
+				.plen = rtm->rtm_dst_len,
+				.throw = rtm->rtm_type == RTN_THROW };
 	uint32_t table = rtm->rtm_table;
 	const struct nlattr *a;
 
@@ -318,6 +348,7 @@ static bool route_in(const struct host_route *r, const struct host_route *set,
 
 	for (size_t i = 0; i < n; i++)
 		if (set[i].family == r->family && set[i].plen == r->plen &&
+		    set[i].throw == r->throw &&
 		    !memcmp(&set[i].dst, &r->dst, alen))
 			return true;
 	return false;

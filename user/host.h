@@ -15,6 +15,7 @@
 #define XDPSEC_HOST_H
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,13 @@ enum host_routing {
 	HOST_RULE_PREF_MARK = 0x7863,	/* workers' queries: main table */
 	HOST_RULE_PREF = 0x7864,	/* everything else: HOST_TABLE */
 	HOST_RT_PROTO = 0x9c,		/* marks routes as ours */
+	/*
+	 * The pair's link MTU, at least: decrypted packets for this host
+	 * arrive through it as large as the underlay carried them.  What
+	 * the host sends into the tunnel is held to host_mtu by the MTU of
+	 * the routes instead.
+	 */
+	HOST_LINK_MTU_MIN = 1500,
 };
 
 struct host_if {
@@ -33,20 +41,26 @@ struct host_if {
 	int ifindex;
 	int peer_ifindex;
 	uint8_t mac[6];			/* of the kernel's end */
+	uint32_t route_mtu;		/* host_mtu: the routes' MTU */
 };
 
 /*
- * Creates (or takes over an existing) pair NAME / NAME + "x" with the given
- * MTU, brings both up, turns off ARP and checksum offload on the kernel's
+ * Creates (or takes over an existing) pair NAME / NAME + "x", its routes to
+ * carry the given MTU, brings both up, turns off ARP and checksum offload on the kernel's
  * end (frames leave it through XDP with finished checksums), and installs
  * the policy-routing rules for both families.
  */
 int host_if_setup(struct host_if *h, const char *name, uint32_t mtu);
 
-/* A route into the host interface, in HOST_TABLE. */
+/*
+ * A route in HOST_TABLE: into the host interface (traffic a policy
+ * protects or discards), or a throw route (bypass inside such a prefix:
+ * the lookup goes on to the main table).
+ */
 struct host_route {
 	uint8_t family;
 	uint8_t plen;
+	bool throw;
 	struct xdpsec_addr dst;
 };
 

@@ -188,6 +188,20 @@ err_free:
 	return ret;
 }
 
+void sad_set_encap_dport(struct sad *db, struct sa *sa, uint16_t port)
+{
+	struct xdpsec_sa pub;
+
+	for (unsigned int i = 0; sa->esp && i < sa->n_workers; i++)
+		__atomic_store_n(&sa->esp[i].encap_dport, port,
+				 __ATOMIC_RELAXED);
+	sa->pub.encap_dport = port;
+	if (!bpf_map_lookup_elem(db->sad_fd, &sa->idx, &pub)) {
+		pub.encap_dport = port;
+		bpf_map_update_elem(db->sad_fd, &sa->idx, &pub, BPF_EXIST);
+	}
+}
+
 void sad_kill(struct sad *db, struct sa *sa)
 {
 	struct xdpsec_sa dead = sa->pub;

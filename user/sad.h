@@ -56,6 +56,12 @@ int sad_add(struct sad *db, const struct sa_conf *conf, bool from_config,
 	    char *err, size_t errlen);
 
 /*
+ * Sends an outbound UDP-encapsulated SA to another port of the same peer
+ * (its NAT moved it).  Workers see the new port with their next packet.
+ */
+void sad_set_encap_dport(struct sad *db, struct sa *sa, uint16_t port);
+
+/*
  * Removes an SA: XDP stops steering to it at once; its memory and keys are
  * wiped only after sync() has waited for every worker to let go.
  */

@@ -58,7 +58,11 @@ static const char usage_text[] =
 	"  policy list                   security policies\n"
 	"  policy add NAME KEY VALUE...  add a policy; KEYs as in a [policy] section\n"
 	"  policy del NAME|ID            remove a policy\n"
-	"  reload                        read the configuration file again\n";
+	"  reload                        read the configuration file again\n"
+	"  ike list                      IKE SAs and their CHILD_SAs\n"
+	"  tunnel list                   the same\n"
+	"  tunnel up NAME                start connection NAME (IKE)\n"
+	"  tunnel down NAME              delete connection NAME's IKE SAs\n";
 
 struct cli {
 	const char *instance;
@@ -436,6 +440,58 @@ static int print_policy_list(struct cli *cli, struct json_object *args,
 	return table_print(cli, data, cols, sizeof(cols) / sizeof(cols[0]));
 }
 
+/* IKE SAs, each followed by its CHILD_SAs. */
+static int print_ike_list(struct cli *cli, struct json_object *args,
+			  struct json_object *data)
+{
+	static const struct column cols[] = {
+		{ "CONN", "conn" },
+		{ "STATE", "state" },
+		{ "SPIS", "spi_i", "spi_r" },
+		{ "ENDPOINTS", "local", "remote" },
+		{ "PEER", "peer_id" },
+		{ "TRANSFORM", "transform" },
+		{ "AGE_S", "age_s", .right = 1 },
+		{ "RETX", "retransmits", .right = 1 },
+	};
+	static const struct column child_cols[] = {
+		{ "  CHILD_SA", "spi_in", "spi_out" },
+		{ "MODE", "mode" },
+		{ "TRANSFORM", "transform" },
+	};
+	int ret;
+
+	(void)args;
+	if (expect_array(cli, data))
+		return -EPROTO;
+	if (!json_object_array_length(data)) {
+		printf("no IKE SAs\n");
+		return 0;
+	}
+	ret = table_print(cli, data, cols, sizeof(cols) / sizeof(cols[0]));
+	for (size_t i = 0; !ret && i < json_object_array_length(data); i++) {
+		struct json_object *kids =
+			jget(json_object_array_get_idx(data, i), "children");
+
+		if (!kids || !json_object_array_length(kids))
+			continue;
+		printf("\n%s:\n", json_object_get_string(jget(
+			json_object_array_get_idx(data, i), "conn")));
+		ret = table_print(cli, kids, child_cols,
+				  sizeof(child_cols) / sizeof(child_cols[0]));
+	}
+	return ret;
+}
+
+static int print_tunnel(struct cli *cli, struct json_object *args,
+			struct json_object *data)
+{
+	(void)cli;
+	(void)data;
+	printf("%s: requested\n", json_object_get_string(jget(args, "name")));
+	return 0;
+}
+
 static int print_added(const char *what, struct json_object *args,
 		       struct json_object *data)
 {
@@ -572,6 +628,15 @@ static int args_add(struct cli *cli, int argc, char **argv,
 	return rc;
 }
 
+/* One connection name. */
+static int args_name(struct cli *cli, int argc, char **argv,
+		     struct json_object *args)
+{
+	if (argc != 1 || !*argv[0])
+		return cli_fail(cli, -EINVAL, "expected one connection name");
+	return args_put(cli, args, "name", argv[0]);
+}
+
 /* NAME or ID: a word of digits only is an id. */
 static int args_del(struct cli *cli, int argc, char **argv,
 		    struct json_object *args)
@@ -600,6 +665,14 @@ static const struct command commands[] = {
 	{ { "policy", "del" }, "policy.del", args_del, print_policy_del,
 	  "policy del NAME|ID" },
 	{ { "reload" }, "reload", args_none, print_reload, "reload" },
+	{ { "ike", "list" }, "ike.list", args_none, print_ike_list,
+	  "ike list" },
+	{ { "tunnel", "list" }, "ike.list", args_none, print_ike_list,
+	  "tunnel list" },
+	{ { "tunnel", "up" }, "tunnel.up", args_name, print_tunnel,
+	  "tunnel up NAME" },
+	{ { "tunnel", "down" }, "tunnel.down", args_name, print_tunnel,
+	  "tunnel down NAME" },
 };
 
 static const struct command *command_find(int argc, char **argv, int *nwords)

@@ -29,6 +29,7 @@
 
 #include "ctl.h"
 #include "daemon.h"
+#include "ike.h"
 #include "log.h"
 #include "worker.h"
 #include "skel.h"
@@ -206,8 +207,10 @@ static int host_setup(struct daemon *d)
 }
 
 /*
- * Routes every destination an outbound policy protects into the host
- * interface, and no other: called whenever the SPD changes.
+ * Routes every destination an outbound policy protects or discards into
+ * the host interface, and throws those it bypasses back to the main
+ * table: called whenever the SPD changes.  A prefix two policies name
+ * gets the route of the one that comes first.
  */
 void daemon_host_routes(struct daemon *d)
 {
@@ -224,13 +227,22 @@ void daemon_host_routes(struct daemon *d)
 	}
 	for (size_t i = 0; i < d->spd.n; i++) {
 		const struct xdpsec_policy *p = &d->spd.entries[i].conf.pol;
+		struct host_route r = {
+			.family = p->sel.family,
+			.plen = p->sel.dst_plen,
+			.throw = p->action == XDPSEC_ACT_BYPASS,
+			.dst = p->sel.dst,
+		};
+		bool dup = false;
 
-		if (p->dir != XDPSEC_DIR_OUT || p->action != XDPSEC_ACT_PROTECT)
+		if (p->dir != XDPSEC_DIR_OUT)
 			continue;
-		want[n].family = p->sel.family;
-		want[n].plen = p->sel.dst_plen;
-		want[n].dst = p->sel.dst;
-		n++;
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = want[j].family == r.family &&
+			      want[j].plen == r.plen &&
+			      !memcmp(&want[j].dst, &r.dst, sizeof(r.dst));
+		if (!dup)
+			want[n++] = r;
 	}
 	ret = host_routes_sync(&d->host, want, n);
 	if (ret)
@@ -434,9 +446,28 @@ static void config_prune_sas(struct daemon *d, const struct config *cfg)
 static void config_forget_sas(struct config *cfg)
 {
 	struct daemon_conf keep = cfg->daemon;
+	struct conn_conf *conns = cfg->conns;
+	size_t n_conns = cfg->n_conns;
 
+	/* Connections stay: IKE starts and answers from them. */
+	cfg->conns = NULL;
+	cfg->n_conns = 0;
 	config_free(cfg);
 	cfg->daemon = keep;
+	cfg->conns = conns;
+	cfg->n_conns = n_conns;
+}
+
+/* The reloaded connections replace the old; IKE SAs keep their copies. */
+static void conns_swap(struct config *cur, struct config *fresh)
+{
+	struct conn_conf *old = cur->conns;
+	size_t n_old = cur->n_conns;
+
+	cur->conns = fresh->conns;
+	cur->n_conns = fresh->n_conns;
+	fresh->conns = old;
+	fresh->n_conns = n_old;
 }
 
 static int config_apply(struct daemon *d, const struct config *cfg, char *err,
@@ -475,6 +506,10 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	d->cfg.daemon.natt_keepalive = cfg.daemon.natt_keepalive;
 	log_set_level(cfg.daemon.log_level);
 	config_map_write(d);
+	if (!d->ike && cfg.n_conns)
+		log_warn("IKE connections take effect at the next start");
+	else
+		conns_swap(&d->cfg, &cfg);
 	config_free(&cfg);
 	log_info("configuration reloaded: %u SAs, %zu policies", d->sad.count,
 		 d->spd.n);
@@ -591,46 +626,59 @@ static void daemon_tick(struct daemon *d)
 		log_err("SPD: %s", err);
 }
 
+/* Signals: SIGHUP reloads, the others that reach us stop the daemon. */
+static void signal_serve(struct daemon *d, int sig_fd)
+{
+	struct signalfd_siginfo si;
+	char err[CONFIG_ERR_MAX];
+
+	if (read(sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		pthread_mutex_lock(&d->lock);
+		if (daemon_reload(d, err, sizeof(err)))
+			log_err("reload failed: %s", err);
+		pthread_mutex_unlock(&d->lock);
+	} else if (si.ssi_signo != SIGPIPE) {
+		log_info("signal %u: stopping", si.ssi_signo);
+		d->stop = 1;
+	}
+}
+
 static void main_loop(struct daemon *d, int ctl_fd, int sig_fd)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[2 + IKE_POLL_FDS] = {
 		{ .fd = ctl_fd, .events = POLLIN },
 		{ .fd = sig_fd, .events = POLLIN },
 	};
-
 	time_t last_tick = 0;
+	int wait_ms = TICK_MS;
 
 	while (!d->stop) {
-		struct signalfd_siginfo si;
-		char err[CONFIG_ERR_MAX];
+		int n_ike = ike_daemon_pollfds(d, pfd + 2);
 
-		if (poll(pfd, 2, TICK_MS) < 0 && errno != EINTR)
+		if (poll(pfd, 2 + n_ike, wait_ms) < 0 && errno != EINTR)
 			break;
+		pthread_mutex_lock(&d->lock);
 		if (time(NULL) != last_tick) {
 			last_tick = time(NULL);
-			pthread_mutex_lock(&d->lock);
 			daemon_tick(d);
-			pthread_mutex_unlock(&d->lock);
 		}
+		ike_daemon_input(d, pfd + 2, n_ike);
+		wait_ms = ike_daemon_run(d);
+		pthread_mutex_unlock(&d->lock);
+		if (wait_ms > TICK_MS)
+			wait_ms = TICK_MS;
 		if (pfd[0].revents & POLLIN)
 			ctl_serve_one(d, ctl_fd);
-		if (!(pfd[1].revents & POLLIN) ||
-		    read(sig_fd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo == SIGHUP) {
-			pthread_mutex_lock(&d->lock);
-			if (daemon_reload(d, err, sizeof(err)))
-				log_err("reload failed: %s", err);
-			pthread_mutex_unlock(&d->lock);
-		} else if (si.ssi_signo != SIGPIPE) {
-			log_info("signal %u: stopping", si.ssi_signo);
-			d->stop = 1;
-		}
+		if (pfd[1].revents & POLLIN)
+			signal_serve(d, sig_fd);
 	}
 }
 
 static void daemon_teardown(struct daemon *d)
 {
+	ike_daemon_stop(d);
 	workers_stop(d);
 	if (d->sad.state)
 		sad_fini(&d->sad, daemon_sync_workers, d);
@@ -692,6 +740,8 @@ static int daemon_setup(struct daemon *d)
 	/* Attach last: by now every policy and socket is in place. */
 	for (unsigned int i = 0; !ret && i < d->n_ifaces; i++)
 		ret = xdp_attach(d, &d->ifaces[i]);
+	if (!ret)
+		ret = ike_daemon_start(d);
 	return ret;
 }
 
@@ -815,8 +865,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
-		printf("%s: OK, %zu SAs, %zu policies\n", d.config_path,
-		       d.cfg.n_sas, d.cfg.n_policies);
+		printf("%s: OK, %zu SAs, %zu policies, %zu connections\n",
+		       d.config_path, d.cfg.n_sas, d.cfg.n_policies,
+		       d.cfg.n_conns);
 		config_free(&d.cfg);
 		return 0;
 	}

@@ -9,7 +9,7 @@
 # over IPv4 and once over IPv6 outer headers.  Checks:
 #   - pings h1 -> H and H -> h1, IPv4 and IPv6 inner;
 #   - 1400-byte packets (the host interface's default MTU) with DF set,
-#     both ways;
+#     both ways, and 1420-byte ones from the LAN to H;
 #   - TCP transfers with a checksum both ways: h1 to an application on H
 #     (network to host) and an application on H to h1 (host to network);
 #   - UDP datagrams both ways;
@@ -340,6 +340,11 @@ run_combo() {	# ALG OUTER_FAMILY
 	# size, unfragmented, pass both ways.
 	check "[$tag] 1400-byte pings h1 -> H and H -> h1, DF set, IPv4 and IPv6" \
 		big_pings
+	# Larger ones from the LAN still fit the tunnel; once decrypted
+	# they must reach H's stack through the host interface all the same
+	# (its routes carry host_mtu, its link a larger MTU).
+	check "[$tag] 1420-byte pings h1 -> H, beyond host_mtu, IPv4 and IPv6" \
+		eval 'big_ping h1 198.51.100.2 1392 && big_ping h1 2001:db8:ff::2 1372'
 	check "[$tag] network to host: TCP h1 -> H over IPv4, checksum equal" \
 		transfer h1 host 198.51.100.2 6001 "$WORK/data"
 	check "[$tag] network to host: TCP h1 -> H over IPv6, checksum equal" \

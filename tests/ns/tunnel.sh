@@ -302,7 +302,7 @@ xdpsecd_start gw1 "$WORK/aes-gcm-256-4/gw1.conf" "$WORK/gw1-restart.log"
 GW1_PID=$XDPSECD_PID
 check "fail closed: after SIGTERM no plaintext leaves gw1" fail_closed TERM
 check "xdpsecd --detach removes the program; then the kernel forwards" \
-	eval 'nsx gw1 build/xdpsecd -c "$WORK/aes-gcm-256-4/gw1.conf" --detach >/dev/null 2>&1 &&
+	eval 'nsx gw1 "${BUILD:-build}/xdpsecd" -c "$WORK/aes-gcm-256-4/gw1.conf" --detach >/dev/null 2>&1 &&
 	      ! ip -n "$(ns gw1)" link show lan | grep -q xdp'
 
 gateways_stop

@@ -1,0 +1,205 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# IKEv2 between two xdpsec gateways, with pre-shared keys: gw1 initiates,
+# gw2 answers.  The negotiated CHILD_SA must appear in both daemons' SADs
+# and SPDs with no manual step, carry traffic between the LANs (a capture
+# on the wire shows only ESP), and go away on both sides when either side
+# deletes it; gw1, whose connection starts itself, then brings it back.
+# A wrong PSK must leave nothing installed.  Run over IPv4 and IPv6
+# outer addresses, and with UDP encapsulation forced.
+#
+#   h1 --- gw1 ===== sw ===== gw2 --- h2
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+need_root
+TOPO=xike
+BUILD=${BUILD:-build}
+WORK=$(mktemp -d /tmp/xdpsec-ike.XXXXXX)
+GW1_PID= GW2_PID= BG=()
+
+. scripts/topo.sh
+. tests/ike_lib.sh
+
+cleanup() {
+	local p
+	for p in $GW1_PID $GW2_PID "${BG[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	topo_down
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# conf GW ME PEER START PSKFILE [EXTRA]: one gateway's file.
+conf() {
+	local gw=$1 me=$2 peer=$3 start=$4 psk=$5 extra=${6:-}
+	local lts="192.0.2.0/24, 2001:db8:1::/64" rts="203.0.113.0/24, 2001:db8:2::/64"
+	local lid=gw1.example.net rid=gw2.example.net
+	if [ "$gw" = gw2 ]; then
+		local t=$lts; lts=$rts; rts=$t
+		t=$lid; lid=$rid; rid=$t
+	fi
+	cat > "$WORK/$gw.conf" <<-CONF
+	[daemon]
+	instance = $TOPO-$gw
+	interfaces = lan wan
+	default = bypass
+
+	[conn site]
+	local = $me
+	remote = $peer
+	local_id = $lid
+	remote_id = $rid
+	auth = psk
+	psk_file = $psk
+	local_ts = $lts
+	remote_ts = $rts
+	start = $start
+	dpd = 5s
+	$extra
+	CONF
+}
+
+# What gw1 sends out is what gw2 takes in, and the other way round.
+spis_cross() {
+	local a b
+	a=$(ike_sas gw1) b=$(ike_sas gw2)
+	echo "    gw1: $a; gw2: $b"
+	[ -n "$a" ] && [ -n "$b" ] || return 1
+	a=$(echo "$a" | tr ' ' '\n' |
+		sed 's/^out:/X:/; s/^in:/out:/; s/^X:/in:/' | sort | tr '\n' ' ')
+	b=$(echo "$b" | tr ' ' '\n' | sort | tr '\n' ' ')
+	[ "$a" = "$b" ]
+}
+
+ping_ok() { nsx h1 ping -c1 -W1 "$1" >/dev/null 2>&1; }
+
+# A capture on the wire while h1 pings h2 over both families.
+only_esp() {	# ENCAP(yes/no)
+	local pcap=$WORK/wire.pcap want=esp n_esp n_clear
+	[ "$1" = yes ] && want="udp port 4500"
+	ip netns exec "$(ns sw)" timeout 10 tcpdump -q -i p1 -s 0 -U --immediate-mode \
+		-w "$pcap" 2>/dev/null &
+	BG+=($!)
+	sleep 0.5
+	nsx h1 ping -c 5 -i 0.1 -W1 203.0.113.10 >/dev/null
+	nsx h1 ping -c 5 -i 0.1 -W1 2001:db8:2::10 >/dev/null
+	sleep 0.3
+	kill "${BG[-1]}"; wait "${BG[-1]}" 2>/dev/null
+	n_esp=$(tcpdump -r "$pcap" -nn "$want and not udp port 500 and \
+		not (udp[8:4] = 0)" 2>/dev/null | wc -l)
+	n_clear=$(tcpdump -r "$pcap" -nn "icmp or icmp6 and \
+		(ip6[40] = 128 or ip6[40] = 129)" 2>/dev/null | wc -l)
+	echo "    wire: $n_esp protected packets, $n_clear ICMP echo in clear"
+	[ "$n_esp" -ge 20 ] && [ "$n_clear" -eq 0 ]
+}
+
+run() {	# TAG OUTER(4|6) ENCAP(auto|yes)
+	local tag=$1 a=198.51.100.1 b=198.51.100.2 extra= enc=no
+	if [ "$2" = 6 ]; then a=2001:db8:ff::1 b=2001:db8:ff::2; fi
+	if [ "$3" = yes ]; then extra="encap = yes"; enc=yes; fi
+	secret "$WORK/psk" "correct horse battery staple $tag"
+	conf gw1 $a $b initiate "$WORK/psk" "$extra"
+	conf gw2 $b $a wait "$WORK/psk"
+	if ! start gw2 || ! start gw1; then
+		fail "[$tag] daemons start"
+		stop_all
+		return
+	fi
+	check "[$tag] IKE SA and CHILD_SA established on both sides" \
+		wait_for 50 established
+	echo "    gw1: $(ike_field gw1 state), nat=$(ike_field gw1 nat);" \
+		"gw2: $(ike_field gw2 state), peer $(ike_field gw2 peer_id)"
+	check "[$tag] the SPIs of one side are the other's, reversed" spis_cross
+	check "[$tag] ping h1 -> h2 over IPv4" wait_for 25 ping_ok 203.0.113.10
+	check "[$tag] ping h1 -> h2 over IPv6" wait_for 25 ping_ok 2001:db8:2::10
+	check "[$tag] the wire carries only ESP$([ $enc = yes ] && echo ' in UDP')" \
+		only_esp $enc
+	OLD_SAS="$(ike_sas gw1) $(ike_sas gw2)"
+	check "[$tag] gw2 deletes: both sides drop the SAs" eval \
+		'xdpsec_cli gw2 tunnel down site >/dev/null && wait_for 25 gone_both'
+	check "[$tag] gw1 brings the tunnel back by itself" wait_for 75 established
+	check "[$tag] ... and it carries traffic" wait_for 25 ping_ok 203.0.113.10
+	check "[$tag] both daemons alive" kill -0 "$GW1_PID" "$GW2_PID"
+	stop_all
+}
+
+# The SPIs gw1 has now, as one word.
+spis_now() { ike_sas gw1 | tr ' ' ','; }
+
+# Rekeying under continuous traffic: TRIGGER says which side rekeys and
+# why.  "time": gw1's CHILD_SA lifetime is short, with PFS (Curve25519);
+# "packets": gw2, the responder of the IKE SA, hits a packet limit.  The
+# pings running through it must all come back.
+rekey() {	# TAG TRIGGER
+	local tag=$1 e1= e2= before after loss rekeys n=120
+	secret "$WORK/psk" "correct horse battery staple $tag"
+	if [ "$2" = time ]; then
+		e1="child_lifetime = 6s
+	esp = aes-gcm-256/curve25519"
+		e2="esp = aes-gcm-256/curve25519"
+	else
+		e2="child_packets = 80"
+	fi
+	conf gw1 198.51.100.1 198.51.100.2 initiate "$WORK/psk" "$e1"
+	conf gw2 198.51.100.2 198.51.100.1 wait "$WORK/psk" "$e2"
+	if ! start gw2 || ! start gw1; then
+		fail "[$tag] daemons start"
+		stop_all
+		return
+	fi
+	check "[$tag] established" wait_for 50 established
+	# The first packets wait for neighbour resolution; not measured.
+	wait_for 25 ping_ok 203.0.113.10
+	before=$(spis_now)
+	nsx h1 ping -c $n -i 0.1 -W1 -D 203.0.113.10 > "$WORK/ping.txt"
+	loss=$(sed -nE 's/.* ([0-9]+) received.*/\1/p' "$WORK/ping.txt")
+	seq $n | while read -r i; do
+		grep -q "icmp_seq=$i " "$WORK/ping.txt" || echo "    lost: icmp_seq $i"
+	done
+	after=$(spis_now)
+	rekeys=$(( $(ike_field gw1 child_rekeys) + $(ike_field gw2 child_rekeys) ))
+	echo "    SAs before $before, after $after; $rekeys rekeys;" \
+		"$((n - ${loss:-0})) of $n pings lost"
+	check "[$tag] the CHILD_SA was rekeyed" eval \
+		'[ "$rekeys" -ge 1 ] && [ "$before" != "$after" ]'
+	check "[$tag] no ping lost during the rekeys" [ "${loss:-0}" -eq $n ]
+	check "[$tag] the old SAs are gone on both sides" eval \
+		'[ "$(ike_sas gw1 | wc -w)" -eq 2 ] && [ "$(ike_sas gw2 | wc -w)" -eq 2 ]'
+	check "[$tag] both daemons alive" kill -0 "$GW1_PID" "$GW2_PID"
+	stop_all
+}
+
+# A wrong PSK on one side: no IKE SA, nothing in the SADs.
+wrong_psk() {
+	secret "$WORK/psk1" "the first secret, long enough"
+	secret "$WORK/psk2" "another secret, long enough"
+	conf gw1 198.51.100.1 198.51.100.2 initiate "$WORK/psk1"
+	conf gw2 198.51.100.2 198.51.100.1 wait "$WORK/psk2"
+	if ! start gw2 || ! start gw1; then
+		fail "[wrong psk] daemons start"
+		stop_all
+		return
+	fi
+	sleep 3
+	echo "    gw1: $(ike_field gw1 state); gw2: $(ike_field gw2 state)"
+	check "[wrong psk] no IKE SA is established" eval \
+		'[ "$(ike_field gw1 state)" != established ] &&
+		 [ "$(ike_field gw2 state)" != established ]'
+	check "[wrong psk] nothing is installed" eval \
+		'[ -z "$(ike_sas gw1)" ] && [ -z "$(ike_sas gw2)" ]'
+	check "[wrong psk] gw2 says why" grep -q "authentication failed" \
+		"$WORK/gw2.log"
+	check "[wrong psk] no traffic passes" eval '! ping_ok 203.0.113.10'
+	stop_all
+}
+
+topo_up
+[ -n "$IKE_ONLY_ENCAP" ] && { run "ipv4, UDP-encapsulated" 4 yes; summary; exit; }
+[ -n "$IKE_ONLY_REKEY" ] && { rekey "rekey on time, PFS" time; rekey "rekey on packets, by the responder" packets; summary; exit; }
+run "ipv4" 4 auto
+[ -n "$IKE_ONLY4" ] || run "ipv6" 6 auto
+[ -n "$IKE_ONLY4" ] || run "ipv4, UDP-encapsulated" 4 yes
+[ -n "$IKE_ONLY4" ] || wrong_psk
+rekey "rekey on time, PFS" time
+rekey "rekey on packets, by the responder" packets
+summary
