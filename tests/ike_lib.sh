@@ -68,3 +68,21 @@ gone_both() {
 	done
 	return 0
 }
+
+# A capture on sw's p1 into PCAP, started once tcpdump says it listens
+# (a loaded machine can take longer than any fixed sleep); CAP_PID is
+# tcpdump's own PID.
+capture_start() {	# PCAP
+	rm -f "$1.err"
+	ip netns exec "$(ns sw)" tcpdump -q -i p1 -s 0 -U --immediate-mode \
+		-w "$1" 2>"$1.err" &
+	CAP_PID=$!
+	wait_for 50 grep -qs "listening on" "$1.err"
+}
+
+capture_stop() {
+	sleep 0.3
+	kill "$CAP_PID" 2>/dev/null
+	wait "$CAP_PID" 2>/dev/null
+	CAP_PID=
+}

@@ -685,6 +685,8 @@ static struct json_object *sa_json(const struct ike_sa *sa, uint64_t now)
 		(int64_t)sa->retransmits));
 	json_object_object_add(o, "child_rekeys", json_object_new_int64(
 		(int64_t)sa->child_rekeys));
+	json_object_object_add(o, "ike_rekeys", json_object_new_int64(
+		(int64_t)sa->ike_rekeys));
 	kids = json_object_new_array();
 	for (const struct ike_child *c = sa->children; c; c = c->next)
 		json_object_array_add(kids, child_json(c));

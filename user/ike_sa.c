@@ -625,7 +625,7 @@ static void nat_switch(struct ike_sa *sa, uint16_t natt_port)
 /* ---- Keys ---- */
 
 static int sa_keys_make(struct ike_sa *sa, const uint8_t *peer_ke,
-			size_t peer_ke_len)
+			size_t peer_ke_len, const struct ike_sa *old)
 {
 	uint8_t gir[IKE_KE_MAX];
 	struct ike_keys_input in = {
@@ -633,6 +633,8 @@ static int sa_keys_make(struct ike_sa *sa, const uint8_t *peer_ke,
 		.nr = sa->nr, .nr_len = sa->nr_len,
 		.gir = gir, .gir_len = ike_ke_secret_len(sa->xf.group),
 		.spi_i = sa->spi_i, .spi_r = sa->spi_r,
+		.old_sk_d = old ? old->keys.sk_d : NULL,
+		.old_sk_d_len = old ? old->keys.prf_len : 0,
 	};
 	enum xdpsec_alg alg = encr_alg(sa->xf.encr, sa->xf.encr_bits);
 	enum xdpsec_integ integ = integ_alg(sa->xf.integ);
@@ -1243,7 +1245,7 @@ static void init_request_recv(struct ike *ike, const uint8_t *buf, size_t len,
 	}
 	replace_bytes(&sa->init_req, &sa->init_req_len, buf, len);
 	nat_detect(sa, m);
-	if (sa_keys_make(sa, ip.ke.data, ip.ke.len)) {
+	if (sa_keys_make(sa, ip.ke.data, ip.ke.len, NULL)) {
 		peer_warn("IKE %s: bad KE value", conn->name);
 		init_respond_notify(ike, m, dg, IKE_N_INVALID_SYNTAX, NULL, 0);
 		sa_kill(ike, sa, "bad KE value");
@@ -1329,7 +1331,7 @@ static void init_response_recv(struct ike *ike, struct ike_sa *sa,
 	memcpy(sa->nr, ip.nonce.data, ip.nonce.len);
 	replace_bytes(&sa->init_resp, &sa->init_resp_len, buf, len);
 	nat_detect(sa, m);
-	if (sa_keys_make(sa, ip.ke.data, ip.ke.len)) {
+	if (sa_keys_make(sa, ip.ke.data, ip.ke.len, NULL)) {
 		sa_kill(ike, sa, "bad KE value from the responder");
 		return;
 	}
@@ -1373,6 +1375,21 @@ static void put_ts_pair(const struct ike_sa *sa, struct ike_buf *b,
 	ike_put_ts(b, IKE_PL_TSR, sa->initiator ? remote : local);
 }
 
+/*
+ * INITIAL_CONTACT tells the peer this is the only IKE SA between us (RFC
+ * 7296 section 2.4), and peers act on it: they drop the others without a
+ * word.  While one of ours is up, that would leave its CHILD_SAs, which
+ * our SPD still prefers, sending into SAs the peer has thrown away.
+ */
+static bool conn_established(const struct ike *ike, const struct ike_sa *sa)
+{
+	for (const struct ike_sa *o = ike->sas; o; o = o->next)
+		if (o != sa && o->state == IKE_SA_ESTABLISHED &&
+		    !strcmp(o->conn.name, sa->conn.name))
+			return true;
+	return false;
+}
+
 static int auth_request_send(struct ike *ike, struct ike_sa *sa)
 {
 	uint8_t inner_buf[IKE_MSG_MAX], out[IKE_MSG_MAX];
@@ -1400,7 +1417,8 @@ static int auth_request_send(struct ike *ike, struct ike_sa *sa)
 
 	ike_buf_init(&b, inner_buf, sizeof(inner_buf));
 	put_id(&b, IKE_PL_IDI, &sa->conn.local_id);
-	ike_put_notify(&b, &contact);
+	if (!conn_established(ike, sa))
+		ike_put_notify(&b, &contact);
 	if (!sa->conn.remote_id.any)
 		put_id(&b, IKE_PL_IDR, &sa->conn.remote_id);
 	ret = put_auth(sa, &b);
@@ -1494,6 +1512,16 @@ static void established(struct ike *ike, struct ike_sa *sa)
 	sa->established_ms = ike->now_ms;
 	sa->dpd_due_ms = sa->conn.dpd ? ike->now_ms + sa->conn.dpd * 1000ULL :
 					0;
+	sa->rekey_due_ms = 0;
+	if (sa->conn.ike_lifetime) {
+		uint64_t life = sa->conn.ike_lifetime * 1000ULL;
+		uint32_t r = 0;
+
+		/* 80-90 % of the lifetime, as for CHILD_SAs. */
+		random_bytes(&r, sizeof(r));
+		sa->rekey_due_ms = ike->now_ms + life * 8 / 10 +
+				   r % (life / 10 + 1);
+	}
 	log_info("IKE SA %s %016llx: established with %s%s", sa_name(sa),
 		 (unsigned long long)sa->spi_i, sa->peer_id,
 		 nat_any(sa) ? " (NAT-T)" : "");
@@ -2023,9 +2051,8 @@ static void respond_invalid_ke(struct ike *ike, struct ike_sa *sa,
 }
 
 /*
- * Responder: a CREATE_CHILD_SA request.  With REKEY_SA it replaces one of
- * our CHILD_SAs; without, it adds one.  Rekeying the IKE SA is not done:
- * refused with NO_ADDITIONAL_SAS, and the peer keeps the one it has.
+ * Responder: a CREATE_CHILD_SA request for a CHILD_SA.  With REKEY_SA it
+ * replaces one of ours; without, it adds one.
  */
 static void create_child_recv(struct ike *ike, struct ike_sa *sa,
 			      uint32_t msg_id, const struct ike_msg *in)
@@ -2068,9 +2095,6 @@ static void create_child_recv(struct ike *ike, struct ike_sa *sa,
 		goto refused;
 	}
 	refuse = child_choose(ike, sa, in, true, c, &chosen);
-	if (refuse == IKE_N_NO_PROPOSAL_CHOSEN && !old &&
-	    ike_msg_find(in, IKE_PL_SA, NULL))
-		refuse = IKE_N_NO_ADDITIONAL_SAS;	/* an IKE SA rekey */
 	if (refuse)
 		goto refused;
 	if (c->xf.group) {
@@ -2184,6 +2208,239 @@ static uint64_t child_next_due(const struct ike_sa *sa)
 	return due;
 }
 
+/* ---- CREATE_CHILD_SA: rekeying the IKE SA (RFC 7296 section 1.3.2) ---- */
+
+/*
+ * The new IKE SA takes over the CHILD_SAs at once; the rekey's initiator
+ * then deletes the old one.  SKEYSEED comes from the old SA's SK_d with
+ * the old SA's PRF (section 2.18), so only the transforms in use now are
+ * offered, and only those are accepted.
+ */
+
+static int ike_spi_new(uint64_t *spi)
+{
+	do {
+		if (random_bytes(spi, sizeof(*spi)))
+			return -EIO;
+	} while (!*spi);
+	return 0;
+}
+
+/* A successor for sa: same connection, peer and path, not keyed yet. */
+static struct ike_sa *successor_new(struct ike *ike, const struct ike_sa *sa,
+				    bool initiator)
+{
+	struct ike_sa *nsa = sa_new(ike, &sa->conn, initiator);
+
+	if (!nsa)
+		return NULL;
+	nsa->dg = sa->dg;
+	nsa->nat_here = sa->nat_here;
+	nsa->nat_there = sa->nat_there;
+	nsa->xf = sa->xf;
+	nsa->state = IKE_SA_AUTHENTICATING;
+	memcpy(nsa->peer_id, sa->peer_id, sizeof(nsa->peer_id));
+	nsa->ni_len = nsa->nr_len = IKE_NONCE_LEN;
+	nsa->ke = ike_ke_new(sa->xf.group);
+	if (!nsa->ke || random_bytes(initiator ? nsa->ni : nsa->nr,
+				     IKE_NONCE_LEN)) {
+		sa_kill(ike, nsa, "cannot rekey");
+		return NULL;
+	}
+	return nsa;
+}
+
+/* Our SA payload and KE for the new IKE SA: the transforms in use. */
+static void put_ike_rekey(struct ike_sa *sa, struct ike_buf *b,
+			  const struct ike_sa *nsa, uint64_t spi,
+			  const struct ike_proposal *chosen)
+{
+	struct ike_transform t[XF_MAX];
+	struct ike_proposal prop = {
+		.num = chosen ? chosen->num : 1,
+		.protocol = IKE_PROTO_IKE,
+		.spi_size = IKE_SPI_SIZE_IKE,
+	};
+	uint8_t spi_be[8], pub[IKE_KE_MAX];
+
+	put_be64(spi_be, spi);
+	prop.spi = spi_be;
+	prop.transforms = t;
+	prop.ntransforms = (uint8_t)prop_transforms(&sa->xf, true, true, t);
+	ike_put_sa(b, &prop, 1);
+	ike_put_nonce(b, nsa->initiator ? nsa->ni : nsa->nr, IKE_NONCE_LEN);
+	if (!ike_ke_public(nsa->ke, pub, sizeof(pub)))
+		put_ke_payload(b, sa->xf.group, pub);
+}
+
+/* The CHILD_SAs and counters move to the successor, now established. */
+static void successor_takes_over(struct ike *ike, struct ike_sa *sa,
+				 struct ike_sa *nsa)
+{
+	nsa->children = sa->children;
+	sa->children = NULL;
+	nsa->child_rekeys = sa->child_rekeys;
+	nsa->ike_rekeys = sa->ike_rekeys + 1;
+	sa->replaced_ms = ike->now_ms;
+	sa->rekey_due_ms = 0;
+	sa->dpd_due_ms = 0;
+	established(ike, nsa);
+	log_info("IKE SA %s %016llx: rekeyed, now %016llx", sa_name(sa),
+		 (unsigned long long)sa->spi_i, (unsigned long long)nsa->spi_i);
+}
+
+static int ike_rekey_send(struct ike *ike, struct ike_sa *sa)
+{
+	uint8_t inner_buf[IKE_MSG_MAX], out[IKE_MSG_MAX];
+	struct ike_sa *nsa;
+	struct ike_buf b;
+	size_t len;
+	int ret;
+
+	nsa = successor_new(ike, sa, true);
+	if (!nsa)
+		return -ENOMEM;
+	ret = ike_spi_new(&nsa->spi_i);
+	if (ret) {
+		sa_kill(ike, nsa, "cannot rekey");
+		return ret;
+	}
+	ike_buf_init(&b, inner_buf, sizeof(inner_buf));
+	put_ike_rekey(sa, &b, nsa, nsa->spi_i, NULL);
+	ret = sk_wrap(sa, IKE_CREATE_CHILD_SA, false, sa->next_req_id, &b, out,
+		      sizeof(out), &len);
+	if (ret) {
+		sa_kill(ike, nsa, "cannot rekey");
+		return ret;
+	}
+	sa->successor = nsa;
+	log_info("IKE SA %s %016llx: rekeying", sa_name(sa),
+		 (unsigned long long)sa->spi_i);
+	return send_request(ike, sa, IKE_REQ_REKEY_IKE, out, len);
+}
+
+/* The peer's SA, nonce and KE for the new IKE SA, into nsa. */
+static int ike_rekey_peer(const struct ike_sa *sa, struct ike_sa *nsa,
+			  const struct ike_msg *in, bool response,
+			  const struct ike_proposal **chosen)
+{
+	const struct ike_payload *sap = ike_msg_find(in, IKE_PL_SA, NULL);
+	const struct ike_payload *np = ike_msg_find(in, IKE_PL_NONCE, NULL);
+	const struct ike_payload *kp = ike_msg_find(in, IKE_PL_KE, NULL);
+	static struct ike_sa_payload offer;
+	struct conn_proposal xf;
+	struct ike_ke_payload ke;
+	struct ike_bytes nonce;
+	struct ike_err err;
+
+	if (!sap || !np || !kp || ike_decode_sa(sap, &offer, &err) ||
+	    ike_decode_nonce(np, &nonce, &err) || ike_decode_ke(kp, &ke, &err) ||
+	    nonce.len > IKE_NONCE_MAX)
+		return IKE_N_INVALID_SYNTAX;
+	*chosen = prop_choose(&offer, &sa->xf, 1, IKE_PROTO_IKE, true, &xf);
+	if (!*chosen || (*chosen)->spi_size != IKE_SPI_SIZE_IKE ||
+	    (response && offer.nproposals != 1))
+		return IKE_N_NO_PROPOSAL_CHOSEN;
+	if (ke.group != sa->xf.group)
+		return IKE_N_INVALID_KE_PAYLOAD;
+	if (response) {
+		nsa->spi_r = get_be64((*chosen)->spi);
+		memcpy(nsa->nr, nonce.data, nonce.len);
+		nsa->nr_len = nonce.len;
+	} else {
+		nsa->spi_i = get_be64((*chosen)->spi);
+		memcpy(nsa->ni, nonce.data, nonce.len);
+		nsa->ni_len = nonce.len;
+	}
+	if (!nsa->spi_i || !nsa->spi_r ||
+	    sa_keys_make(nsa, ke.data, ke.len, sa))
+		return IKE_N_INVALID_SYNTAX;
+	return 0;
+}
+
+/* Exchange initiator: the answer to our IKE SA rekey. */
+static void ike_rekey_response(struct ike *ike, struct ike_sa *sa,
+			       const struct ike_msg *in)
+{
+	const struct ike_proposal *chosen;
+	struct ike_sa *nsa = sa->successor;
+	uint16_t refused = error_notify(in);
+
+	sa->successor = NULL;
+	if (!nsa)
+		return;
+	if (!refused)
+		refused = ike_rekey_peer(sa, nsa, in, true, &chosen);
+	if (refused) {
+		peer_warn("IKE %s: IKE SA rekey failed (notify %u)", sa_name(sa),
+			  refused);
+		sa_kill(ike, nsa, "rekey failed");
+		sa->rekey_due_ms = ike->now_ms + IKE_REKEY_RETRY_MS;
+		return;
+	}
+	successor_takes_over(ike, sa, nsa);
+	if (!informational_send(ike, sa, IKE_REQ_DELETE_IKE))
+		sa->state = IKE_SA_DELETING;
+}
+
+/* Responder: the peer rekeys the IKE SA. */
+static void ike_rekey_recv(struct ike *ike, struct ike_sa *sa, uint32_t msg_id,
+			   const struct ike_msg *in)
+{
+	uint8_t inner_buf[IKE_MSG_MAX], out[IKE_MSG_MAX];
+	const struct ike_proposal *chosen = NULL;
+	struct ike_sa *nsa;
+	struct ike_buf b;
+	uint16_t refuse;
+	size_t len;
+
+	/* Ours is under way, or one of our requests is: try again later. */
+	if (sa->req_kind != IKE_REQ_NONE || sa->replaced_ms) {
+		respond_notify(ike, sa, IKE_CREATE_CHILD_SA, msg_id,
+			       IKE_N_TEMPORARY_FAILURE);
+		return;
+	}
+	nsa = successor_new(ike, sa, false);
+	if (!nsa || ike_spi_new(&nsa->spi_r)) {
+		if (nsa)
+			sa_kill(ike, nsa, "cannot rekey");
+		respond_notify(ike, sa, IKE_CREATE_CHILD_SA, msg_id,
+			       IKE_N_TEMPORARY_FAILURE);
+		return;
+	}
+	refuse = ike_rekey_peer(sa, nsa, in, false, &chosen);
+	if (refuse == IKE_N_INVALID_KE_PAYLOAD) {
+		sa_kill(ike, nsa, "rekey refused");
+		respond_invalid_ke(ike, sa, msg_id, sa->xf.group);
+		return;
+	}
+	if (refuse) {
+		sa_kill(ike, nsa, "rekey refused");
+		respond_notify(ike, sa, IKE_CREATE_CHILD_SA, msg_id, refuse);
+		return;
+	}
+	ike_buf_init(&b, inner_buf, sizeof(inner_buf));
+	put_ike_rekey(sa, &b, nsa, nsa->spi_r, chosen);
+	if (sk_wrap(sa, IKE_CREATE_CHILD_SA, true, msg_id, &b, out,
+		    sizeof(out), &len)) {
+		sa_kill(ike, nsa, "cannot rekey");
+		return;
+	}
+	send_response(ike, sa, out, len);
+	successor_takes_over(ike, sa, nsa);
+}
+
+/* Whether a CREATE_CHILD_SA request proposes a new IKE SA. */
+static bool proposes_ike_sa(const struct ike_msg *in)
+{
+	const struct ike_payload *sap = ike_msg_find(in, IKE_PL_SA, NULL);
+	static struct ike_sa_payload offer;
+	struct ike_err err;
+
+	return sap && !ike_decode_sa(sap, &offer, &err) && offer.nproposals &&
+	       offer.proposals[0].protocol == IKE_PROTO_IKE;
+}
+
 /* ---- Dispatch ---- */
 
 /* Decrypts the SK payload of m (parsed from buf) into in. */
@@ -2247,7 +2504,10 @@ static void request_recv(struct ike *ike, struct ike_sa *sa, uint8_t *buf,
 		informational_recv(ike, sa, id, &in);
 		break;
 	case IKE_CREATE_CHILD_SA:
-		create_child_recv(ike, sa, id, &in);
+		if (proposes_ike_sa(&in))
+			ike_rekey_recv(ike, sa, id, &in);
+		else
+			create_child_recv(ike, sa, id, &in);
 		break;
 	default:
 		respond_notify(ike, sa, m->hdr.exchange, id,
@@ -2285,6 +2545,9 @@ static void response_recv(struct ike *ike, struct ike_sa *sa, uint8_t *buf,
 	case IKE_REQ_DELETE_CHILD:
 		if (sa->target)
 			child_remove(ike, sa, sa->target);
+		break;
+	case IKE_REQ_REKEY_IKE:
+		ike_rekey_response(ike, sa, &in);
 		break;
 	case IKE_REQ_DPD:
 	default:
@@ -2355,6 +2618,25 @@ static void retransmit(struct ike *ike, struct ike_sa *sa)
 	send_raw(ike, sa, sa->req, sa->req_len);
 }
 
+/*
+ * The IKE SA's own rekey when its time comes; a replaced SA that the
+ * peer, who rekeyed it, has not deleted is deleted by us.
+ */
+static void ike_rekey_timers(struct ike *ike, struct ike_sa *sa)
+{
+	uint64_t now = ike->now_ms;
+
+	if (sa->replaced_ms) {
+		if (now >= sa->replaced_ms + IKE_REKEY_DELETE_MS &&
+		    !informational_send(ike, sa, IKE_REQ_DELETE_IKE))
+			sa->state = IKE_SA_DELETING;
+		return;
+	}
+	if (sa->rekey_due_ms && now >= sa->rekey_due_ms &&
+	    ike_rekey_send(ike, sa))
+		sa->rekey_due_ms = now + IKE_REKEY_RETRY_MS;
+}
+
 static void sa_timers(struct ike *ike, struct ike_sa *sa)
 {
 	uint64_t now = ike->now_ms;
@@ -2367,6 +2649,8 @@ static void sa_timers(struct ike *ike, struct ike_sa *sa)
 	    sa->state != IKE_SA_DELETING &&
 	    now >= sa->created_ms + IKE_HALF_OPEN_TIMEOUT_MS)
 		sa_kill(ike, sa, "never completed");
+	if (sa->state == IKE_SA_ESTABLISHED && sa->req_kind == IKE_REQ_NONE)
+		ike_rekey_timers(ike, sa);
 	if (sa->state == IKE_SA_ESTABLISHED && sa->req_kind == IKE_REQ_NONE)
 		child_timers(ike, sa);
 	if (sa->state == IKE_SA_ESTABLISHED && sa->dpd_due_ms &&
@@ -2391,6 +2675,12 @@ static uint64_t sa_next_due(const struct ike_sa *sa)
 		due = sa->dpd_due_ms;
 	if (sa->state == IKE_SA_ESTABLISHED && child_next_due(sa) < due)
 		due = child_next_due(sa);
+	if (sa->state == IKE_SA_ESTABLISHED && sa->rekey_due_ms &&
+	    sa->rekey_due_ms < due)
+		due = sa->rekey_due_ms;
+	if (sa->state == IKE_SA_ESTABLISHED && sa->replaced_ms &&
+	    sa->replaced_ms + IKE_REKEY_DELETE_MS < due)
+		due = sa->replaced_ms + IKE_REKEY_DELETE_MS;
 	return due;
 }
 

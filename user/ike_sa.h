@@ -51,6 +51,7 @@ enum ike_req_kind {
 	IKE_REQ_DELETE_IKE,
 	IKE_REQ_REKEY_CHILD,		/* CREATE_CHILD_SA with REKEY_SA */
 	IKE_REQ_DELETE_CHILD,
+	IKE_REQ_REKEY_IKE,		/* CREATE_CHILD_SA for a new IKE SA */
 };
 
 /* A negotiated CHILD_SA: a pair of ESP SAs and the selectors they carry. */
@@ -131,12 +132,15 @@ struct ike_sa {
 	uint8_t cnonce[IKE_NONCE_LEN];	/* our nonce in CREATE_CHILD_SA */
 	struct ike_ke *cke;		/* our PFS key pair there */
 	uint16_t rekey_group;		/* the group the peer asked for */
+	struct ike_sa *successor;	/* our IKE SA rekey's new SA */
+	uint64_t replaced_ms;		/* rekeyed: the successor is up */
 	char peer_id[CONN_ID_MAX];	/* as authenticated, for listings */
 
 	uint64_t created_ms, established_ms, last_in_ms;
 	uint64_t rekey_due_ms, dpd_due_ms;
 	uint64_t msgs_in, msgs_out, retransmits;
 	uint64_t child_rekeys;
+	uint64_t ike_rekeys;		/* of the SAs this one replaced, too */
 };
 
 struct ike {

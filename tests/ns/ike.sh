@@ -15,14 +15,14 @@ need_root
 TOPO=xike
 BUILD=${BUILD:-build}
 WORK=$(mktemp -d /tmp/xdpsec-ike.XXXXXX)
-GW1_PID= GW2_PID= BG=()
+GW1_PID= GW2_PID= CAP_PID=
 
 . scripts/topo.sh
 . tests/ike_lib.sh
 
 cleanup() {
 	local p
-	for p in $GW1_PID $GW2_PID "${BG[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in $GW1_PID $GW2_PID $CAP_PID; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	topo_down
 	rm -rf "$WORK"
@@ -77,14 +77,10 @@ ping_ok() { nsx h1 ping -c1 -W1 "$1" >/dev/null 2>&1; }
 only_esp() {	# ENCAP(yes/no)
 	local pcap=$WORK/wire.pcap want=esp n_esp n_clear
 	[ "$1" = yes ] && want="udp port 4500"
-	ip netns exec "$(ns sw)" timeout 10 tcpdump -q -i p1 -s 0 -U --immediate-mode \
-		-w "$pcap" 2>/dev/null &
-	BG+=($!)
-	sleep 0.5
+	capture_start "$pcap"
 	nsx h1 ping -c 5 -i 0.1 -W1 203.0.113.10 >/dev/null
 	nsx h1 ping -c 5 -i 0.1 -W1 2001:db8:2::10 >/dev/null
-	sleep 0.3
-	kill "${BG[-1]}"; wait "${BG[-1]}" 2>/dev/null
+	capture_stop
 	n_esp=$(tcpdump -r "$pcap" -nn "$want and not udp port 500 and \
 		not (udp[8:4] = 0)" 2>/dev/null | wc -l)
 	n_clear=$(tcpdump -r "$pcap" -nn "icmp or icmp6 and \
@@ -123,11 +119,18 @@ run() {	# TAG OUTER(4|6) ENCAP(auto|yes)
 	stop_all
 }
 
+# How many IKE SAs GW lists.
+ike_count() {
+	xdpsec_cli "$1" --json ike list 2>/dev/null |
+		python3 -c 'import json, sys; print(len(json.load(sys.stdin)))' 2>/dev/null
+}
+
 # The SPIs gw1 has now, as one word.
 spis_now() { ike_sas gw1 | tr ' ' ','; }
 
 # Rekeying under continuous traffic: TRIGGER says which side rekeys and
-# why.  "time": gw1's CHILD_SA lifetime is short, with PFS (Curve25519);
+# why.  "time": gw1's CHILD_SA lifetime is short, with PFS (Curve25519),
+# and so is its IKE SA's;
 # "packets": gw2, the responder of the IKE SA, hits a packet limit.  The
 # pings running through it must all come back.
 rekey() {	# TAG TRIGGER
@@ -135,6 +138,7 @@ rekey() {	# TAG TRIGGER
 	secret "$WORK/psk" "correct horse battery staple $tag"
 	if [ "$2" = time ]; then
 		e1="child_lifetime = 6s
+	ike_lifetime = 8s
 	esp = aes-gcm-256/curve25519"
 		e2="esp = aes-gcm-256/curve25519"
 	else
@@ -165,6 +169,15 @@ rekey() {	# TAG TRIGGER
 	check "[$tag] no ping lost during the rekeys" [ "${loss:-0}" -eq $n ]
 	check "[$tag] the old SAs are gone on both sides" eval \
 		'[ "$(ike_sas gw1 | wc -w)" -eq 2 ] && [ "$(ike_sas gw2 | wc -w)" -eq 2 ]'
+	if [ "$2" = time ]; then
+		echo "    IKE SA rekeys: gw1 $(ike_field gw1 ike_rekeys)," \
+			"gw2 $(ike_field gw2 ike_rekeys); IKE SAs: $(ike_count gw1), $(ike_count gw2)"
+		check "[$tag] the IKE SA was rekeyed too, on both sides" eval \
+			'[ "$(ike_field gw1 ike_rekeys)" -ge 1 ] &&
+			 [ "$(ike_field gw2 ike_rekeys)" -ge 1 ]'
+		check "[$tag] one IKE SA left on each side" wait_for 25 eval \
+			'[ "$(ike_count gw1)" = 1 ] && [ "$(ike_count gw2)" = 1 ]'
+	fi
 	check "[$tag] both daemons alive" kill -0 "$GW1_PID" "$GW2_PID"
 	stop_all
 }

@@ -154,19 +154,7 @@ both_pings() {
 }
 
 # capture_start / capture_stop: tcpdump on sw's port towards the NAT.
-capture_start() {	# PCAP
-	ip netns exec "$(ns sw)" tcpdump -q -i p1 -s 0 -U --immediate-mode \
-		-w "$1" 2>/dev/null &
-	CAP_PID=$!
-	sleep 0.5
-}
 
-capture_stop() {
-	sleep 0.3
-	kill "$CAP_PID" 2>/dev/null
-	wait "$CAP_PID" 2>/dev/null
-	CAP_PID=
-}
 
 pcap_count() {	# PCAP FILTER
 	tcpdump -r "$1" -nn "$2" 2>/dev/null | wc -l
