@@ -30,7 +30,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZ_SECONDS ?= 600
 
 LIB_SRCS := log aead mac esp ah replay config counters nexthop ip iphdr \
-	icmp frag ike_ke ike_keys ike_sk ike_msg ike_conf
+	icmp frag ike_ke ike_keys ike_sk ike_msg ike_conf ike_cert
 DAEMON_SRCS := xdpsecd xsk worker sad spd ctl host natt ike_sock ike_sa ike
 CLI_SRCS := xdpsec
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -95,7 +95,8 @@ TEST_OBJS_test_mac := $(call uobjs,mac)
 TEST_OBJS_test_ah := $(call uobjs,ah iphdr mac)
 TEST_OBJS_test_icmp := $(call uobjs,icmp ip)
 TEST_OBJS_test_frag := $(call uobjs,frag)
-TEST_OBJS_test_config := $(call uobjs,config ike_conf ike_ke aead mac log)
+TEST_OBJS_test_config := $(call uobjs,config ike_conf ike_cert ike_ke \
+	ike_msg aead mac log)
 TEST_OBJS_test_nexthop := $(call uobjs,nexthop log)
 TEST_OBJS_test_ike_ke := $(call uobjs,ike_ke)
 TEST_OBJS_test_ike_keys := $(call uobjs,ike_keys)

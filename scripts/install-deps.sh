@@ -11,7 +11,7 @@ iproute2 iputils-ping tcpdump iperf3 socat ethtool procps python3 bc nftables
 python3-scapy python3-cryptography
 strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
 libcharon-extra-plugins
-util-linux coreutils"
+util-linux coreutils openssl"
 
 missing=""
 for p in $PACKAGES; do

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "ike_conf.h"
+#include "ike_cert.h"
 #include "ike_ke.h"
 #include "ike_msg.h"
 
@@ -43,6 +44,10 @@ enum conn_key {
 	C_ENCAP,
 	C_PORT,
 	C_COOKIE_THRESHOLD,
+	C_CERT,
+	C_KEY,
+	C_CA,
+	C_SIGNATURE,
 	C_NKEYS,
 };
 
@@ -69,6 +74,10 @@ const char *const conn_keys[C_NKEYS] = {
 	[C_ENCAP] = "encap",
 	[C_PORT] = "port",
 	[C_COOKIE_THRESHOLD] = "cookie_threshold",
+	[C_CERT] = "cert",
+	[C_KEY] = "key",
+	[C_CA] = "ca",
+	[C_SIGNATURE] = "signature",
 };
 
 const unsigned int conn_n_keys = C_NKEYS;
@@ -561,10 +570,22 @@ static int id_parse(const char *key, const char *val, bool remote,
 		id_from_addr(id, family, &a);
 		return 0;
 	}
-	if (strchr(val, '='))
-		return config_seterr(err, errlen,
-				     "%s '%s' is a distinguished name: distinguished names need certificate support, which is not built yet",
-				     key, val);
+	if (strchr(val, '=')) {
+		char why[128];
+		size_t n;
+
+		memset(id, 0, sizeof(*id));
+		n = ike_dn_from_text(val, id->data, sizeof(id->data), why,
+				     sizeof(why));
+		if (!n)
+			return config_seterr(err, errlen,
+					     "%s '%s' is not a distinguished name: %s (write C=CH, O=Example, CN=gw1.example.net)",
+					     key, val, why);
+		id->type = IKE_ID_DER_ASN1_DN;
+		id->len = (uint16_t)n;
+		snprintf(id->text, sizeof(id->text), "%s", val);
+		return 0;
+	}
 	if (!id_text_ok(val))
 		return config_seterr(err, errlen,
 				     "%s '%s' is invalid: use an IP address, a domain name (gw.example.net) or an e-mail address (user@example.net), without blanks",
@@ -714,11 +735,40 @@ static int conn_set_auth(struct conn_conf *c, const char *val, char *err,
 		c->auth = CONN_AUTH_PSK;
 		return 0;
 	}
-	if (!strcmp(val, "pubkey"))
+	if (!strcmp(val, "pubkey")) {
+		c->auth = CONN_AUTH_PUBKEY;
+		return 0;
+	}
+	return config_seterr(err, errlen,
+			     "auth '%s' is invalid: use psk or pubkey", val);
+}
+
+/* A file name for cert, key or ca, relative to the configuration's. */
+static int conn_set_path(char *out, const char *key, const char *val,
+			 const char *basedir, char *err, size_t errlen)
+{
+	int n;
+
+	if (val[0] == '/' || !basedir)
+		n = snprintf(out, CONN_PATH_MAX, "%s", val);
+	else
+		n = snprintf(out, CONN_PATH_MAX, "%s/%s", basedir, val);
+	if (n < 0 || n >= CONN_PATH_MAX)
 		return config_seterr(err, errlen,
-				     "auth pubkey is refused: certificate authentication is not built yet; use psk");
-	return config_seterr(err, errlen, "auth '%s' is invalid: use psk",
-			     val);
+				     "%s %s: path too long (at most %d)", key,
+				     val, CONN_PATH_MAX - 1);
+	return 0;
+}
+
+static int conn_set_signature(struct conn_conf *c, const char *val,
+			      char *err, size_t errlen)
+{
+	if (strcmp(val, "pss") && strcmp(val, "pkcs1"))
+		return config_seterr(err, errlen,
+				     "signature '%s' is invalid: use pss (RSASSA-PSS) or pkcs1 (PKCS#1 v1.5)",
+				     val);
+	c->rsa_pss = !strcmp(val, "pss");
+	return 0;
 }
 
 /* Seconds that fit the field; zero means off where zero_ok says so. */
@@ -851,6 +901,14 @@ static int conn_set_one(struct conn_conf *c, int k, const char *val,
 		return conn_set_auth(c, val, err, errlen);
 	case C_PSK_FILE:
 		return conn_set_psk_file(c, val, basedir, err, errlen);
+	case C_CERT:
+		return conn_set_path(c->cert, "cert", val, basedir, err, errlen);
+	case C_KEY:
+		return conn_set_path(c->key, "key", val, basedir, err, errlen);
+	case C_CA:
+		return conn_set_path(c->ca, "ca", val, basedir, err, errlen);
+	case C_SIGNATURE:
+		return conn_set_signature(c, val, err, errlen);
 	case C_IKE:
 		return proposals_parse("ike", val, c->ike, &c->n_ike, err,
 				       errlen);
@@ -986,6 +1044,7 @@ void config_conn_init(struct conn_conf *c, const char *name)
 	c->child_lifetime = CONN_CHILD_LIFETIME_DEFAULT;
 	c->dpd = CONN_DPD_DEFAULT;
 	c->cookie_threshold = CONN_COOKIE_THRESHOLD_DEFAULT;
+	c->rsa_pss = true;
 	proposals_parse("ike", IKE_DEFAULT, c->ike, &c->n_ike, NULL, 0);
 	proposals_parse("esp", ESP_DEFAULT, c->esp, &c->n_esp, NULL, 0);
 }
@@ -1010,14 +1069,29 @@ int config_conn_set(struct conn_conf *c, const char *key, const char *val,
 
 int config_conn_check(const struct conn_conf *c, char *err, size_t errlen)
 {
-	unsigned int need = BIT(C_REMOTE) | BIT(C_AUTH) | BIT(C_PSK_FILE) |
-			    BIT(C_LOCAL_TS) | BIT(C_REMOTE_TS);
+	unsigned int need = BIT(C_REMOTE) | BIT(C_AUTH) | BIT(C_LOCAL_TS) |
+			    BIT(C_REMOTE_TS);
+	struct ike_cred *cred;
 	int rc;
 
+	if (conn_has(c, BIT(C_AUTH)))
+		need |= c->auth == CONN_AUTH_PUBKEY ?
+				BIT(C_CERT) | BIT(C_KEY) | BIT(C_CA) :
+				BIT(C_PSK_FILE);
 	rc = config_missing_keys(&conn_section, "conn", c->name, c->given,
 				 need, err, errlen);
 	if (rc)
 		return rc;
+	if (c->auth == CONN_AUTH_PUBKEY) {
+		char why[CONFIG_ERR_MAX];
+
+		/* Loaded once here so that mistakes show at --check. */
+		cred = ike_cred_load(c->cert, c->key, c->ca, why, sizeof(why));
+		if (!cred)
+			return config_seterr(err, errlen, "[conn %s]: %s",
+					     c->name, why);
+		ike_cred_free(cred);
+	}
 	if (c->local_any && !conn_has(c, BIT(C_LOCAL_ID)))
 		return config_seterr(err, errlen,
 				     "[conn %s] needs a local_id: local is any, so there is no address to default to",

@@ -8,8 +8,12 @@
  *   remote = 198.51.100.2           ; the peer; "any" to accept anyone (responder)
  *   local_id = gw1.example.net      ; default: the local address
  *   remote_id = gw2.example.net     ; default: the remote address; "any"
- *   auth = psk
+ *   auth = psk                      ; or pubkey (certificates)
  *   psk_file = site.psk             ; the secret, mode 0600 or stricter
+ *   cert = gw1.pem                  ; pubkey: our certificate (PEM),
+ *   key = gw1.key                   ; its private key (mode 0600),
+ *   ca = ca.pem                     ; the CAs the peer's must chain to
+ *   signature = pss                 ; RSA keys: pss or pkcs1
  *   ike = aes-gcm-256/prf-sha256/curve25519, aes-gcm-128/prf-sha256/ecp256
  *   esp = aes-gcm-256, aes-gcm-128/curve25519/esn
  *   local_ts = 192.0.2.0/24, 2001:db8:1::/64
@@ -47,11 +51,12 @@ enum ike_conf_limits {
 	CONN_ID_MAX = 256,
 	CONN_PSK_MAX = 256,
 	CONN_PSK_MIN = 16,		/* shorter secrets are refused */
+	CONN_PATH_MAX = 256,		/* cert, key and ca file names */
 };
 
 enum conn_auth {
 	CONN_AUTH_PSK = 1,
-	CONN_AUTH_PUBKEY,		/* certificates: not yet */
+	CONN_AUTH_PUBKEY,		/* certificates, RFC 7427 signatures */
 };
 
 enum conn_start {
@@ -110,6 +115,10 @@ struct conn_conf {
 	uint8_t auth;			/* enum conn_auth */
 	uint8_t psk[CONN_PSK_MAX];	/* wiped by config_free() */
 	size_t psk_len;
+	char cert[CONN_PATH_MAX];	/* pubkey: resolved paths */
+	char key[CONN_PATH_MAX];
+	char ca[CONN_PATH_MAX];
+	bool rsa_pss;			/* RSA signatures: PSS, else PKCS#1 */
 
 	struct conn_proposal ike[CONN_PROPOSALS_MAX];
 	unsigned int n_ike;
@@ -143,8 +152,8 @@ int config_conn_set(struct conn_conf *c, const char *key, const char *val,
 		    const char *basedir, char *err, size_t errlen);
 
 /*
- * Checks a finished section: required keys (remote, auth and its secret,
- * local_ts and remote_ts), families that agree, transport mode only with
+ * Checks a finished section: required keys (remote, auth and its secret
+ * or certificate, key and CAs, which must load, local_ts and remote_ts), families that agree, transport mode only with
  * host selectors equal to the addresses.  Returns 0 or -EINVAL with err.
  */
 int config_conn_check(const struct conn_conf *c, char *err, size_t errlen);

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "bytes.h"
+#include "ike_cert.h"
 #include "ike_ke.h"
 #include "ike_sa.h"
 #include "ike_sk.h"
@@ -339,6 +340,7 @@ static void sa_free(struct ike *ike, struct ike_sa *sa)
 	ike_ke_free(sa->cke);
 	ike_sk_free(sa->sk_in);
 	ike_sk_free(sa->sk_out);
+	ike_cred_free(sa->cred);
 	ike_keys_wipe(&sa->keys);
 	free(sa->init_req);
 	free(sa->init_resp);
@@ -527,6 +529,54 @@ static void respond_notify(struct ike *ike, struct ike_sa *sa, uint8_t exch,
 		send_response(ike, sa, out, len);
 }
 
+/* ---- Certificates ---- */
+
+/* Our certificate, key and CAs, read when a pubkey SA first needs them. */
+static struct ike_cred *sa_cred(struct ike_sa *sa)
+{
+	char err[256];
+
+	if (sa->conn.auth != CONN_AUTH_PUBKEY || sa->cred)
+		return sa->cred;
+	sa->cred = ike_cred_load(sa->conn.cert, sa->conn.key, sa->conn.ca, err,
+				 sizeof(err));
+	if (!sa->cred)
+		log_ratelimited(&peer_log, LOG_LVL_ERR, "IKE %s: %s",
+				sa_name(sa), err);
+	return sa->cred;
+}
+
+/* A CERTREQ naming our CAs (section 3.7): peers send certificates asked. */
+static void put_certreq(struct ike_sa *sa, struct ike_buf *b)
+{
+	uint8_t hashes[20 * IKE_CA_HASHES_MAX];
+	struct ike_cert req = { .encoding = IKE_CERT_X509_SIGNATURE,
+				.data = hashes };
+	struct ike_cred *c = sa_cred(sa);
+
+	if (!c)
+		return;
+	req.len = (uint16_t)ike_cred_ca_hashes(c, hashes, sizeof(hashes));
+	ike_put_cert(b, IKE_PL_CERTREQ, &req);
+}
+
+/*
+ * IKE_SA_INIT also says that we take RFC 7427 signatures, with SHA-2 and
+ * Ed25519's own hashing; a pubkey responder asks for a certificate.
+ */
+static void put_init_auth_notifies(struct ike *ike, struct ike_sa *sa,
+				   struct ike_buf *b)
+{
+	static const uint8_t hashes[] = { 0, 2, 0, 3, 0, 4, 0, 5 };
+	struct ike_notify n = { .type = IKE_N_SIGNATURE_HASH_ALGORITHMS,
+				.data = hashes, .len = sizeof(hashes) };
+
+	(void)ike;
+	ike_put_notify(b, &n);
+	if (!sa->initiator && sa->conn.auth == CONN_AUTH_PUBKEY)
+		put_certreq(sa, b);
+}
+
 /* ---- NAT detection (RFC 7296 section 2.23) ---- */
 
 static int nat_hash(uint64_t spi_i, uint64_t spi_r,
@@ -690,6 +740,8 @@ static bool id_matches(const struct conn_id *want, const struct ike_id *got)
 {
 	if (want->any)
 		return true;
+	if (want->type == IKE_ID_DER_ASN1_DN && got->type == IKE_ID_DER_ASN1_DN)
+		return ike_dn_equal(want->data, want->len, got->data, got->len);
 	return want->type == got->type && want->len == got->len &&
 	       !memcmp(want->data, got->data, got->len);
 }
@@ -703,6 +755,8 @@ static void id_text(const struct ike_id *id, char *buf, size_t len)
 			buf[i] = id->data[i] >= 0x20 && id->data[i] < 0x7f ?
 				 (char)id->data[i] : '?';
 		buf[n] = '\0';
+	} else if (id->type == IKE_ID_DER_ASN1_DN) {
+		ike_dn_text(id->data, id->len, buf, len);
 	} else {
 		snprintf(buf, len, "(ID type %u, %u bytes)", id->type, id->len);
 	}
@@ -980,6 +1034,7 @@ static int init_request_send(struct ike *ike, struct ike_sa *sa)
 	put_ke_payload(&b, sa->xf.group, pub);
 	ike_put_nonce(&b, sa->ni, sa->ni_len);
 	put_nat_notifies(sa, &b);
+	put_init_auth_notifies(ike, sa, &b);
 	ret = ike_buf_finish(&b);
 	if (ret)
 		return ret;
@@ -1180,6 +1235,7 @@ static int init_response_send(struct ike *ike, struct ike_sa *sa,
 	put_ke_payload(&b, sa->xf.group, pub);
 	ike_put_nonce(&b, sa->nr, sa->nr_len);
 	put_nat_notifies(sa, &b);
+	put_init_auth_notifies(ike, sa, &b);
 	ret = ike_buf_finish(&b);
 	if (ret)
 		return ret;
@@ -1352,18 +1408,84 @@ static void put_id(struct ike_buf *b, uint8_t type, const struct conn_id *id)
 	ike_put_id(b, type, &pl);
 }
 
-static int put_auth(const struct ike_sa *sa, struct ike_buf *b)
+/*
+ * What a signature covers (section 2.15): the signer's IKE_SA_INIT
+ * message, the other side's nonce, and prf(SK_p, ID').
+ */
+static int auth_octets(const struct ike_sa *sa, bool of_initiator,
+		       const uint8_t *id, size_t id_len, uint8_t *out,
+		       size_t cap, size_t *len)
 {
-	uint8_t body[4 + CONN_ID_MAX], mac[IKE_PRF_MAX];
-	size_t body_len = id_body(&sa->conn.local_id, body);
+	const uint8_t *msg = of_initiator ? sa->init_req : sa->init_resp;
+	size_t msg_len = of_initiator ? sa->init_req_len : sa->init_resp_len;
+	const uint8_t *nonce = of_initiator ? sa->nr : sa->ni;
+	size_t nonce_len = of_initiator ? sa->nr_len : sa->ni_len;
+	const uint8_t *sk_p = of_initiator ? sa->keys.sk_pi : sa->keys.sk_pr;
+	size_t plen = ike_prf_len(sa->xf.prf);
+	struct ike_seg seg = { id, id_len };
+
+	if (!msg || msg_len + nonce_len + plen > cap)
+		return -EMSGSIZE;
+	memcpy(out, msg, msg_len);
+	memcpy(out + msg_len, nonce, nonce_len);
+	*len = msg_len + nonce_len + plen;
+	return ike_prf(sa->xf.prf, sk_p, sa->keys.prf_len, &seg, 1,
+		       out + msg_len + nonce_len);
+}
+
+enum { AUTH_OCTETS_MAX = IKE_MSG_MAX + IKE_NONCE_MAX + IKE_PRF_MAX };
+
+/* Our certificate and a signature (method 14) as AUTH. */
+static int put_sig_auth(struct ike_sa *sa, struct ike_buf *b,
+			const uint8_t *body, size_t body_len)
+{
+	uint8_t octets[AUTH_OCTETS_MAX], sig[IKE_SIG_MAX];
+	struct ike_auth a = { .method = IKE_AUTH_DIGITAL_SIGNATURE,
+			      .data = sig };
+	struct ike_cred *c = sa_cred(sa);
+	struct ike_cert cert = { .encoding = IKE_CERT_X509_SIGNATURE };
+	const uint8_t *der;
+	size_t len, slen, der_len;
+	int ret;
+
+	if (!c)
+		return -ENOENT;
+	ret = auth_octets(sa, sa->initiator, body, body_len, octets,
+			  sizeof(octets), &len);
+	if (!ret)
+		ret = ike_cred_sign(c, sa->conn.rsa_pss, octets, len, sig,
+				    sizeof(sig), &slen);
+	if (ret)
+		return ret;
+	ike_cred_cert(c, &der, &der_len);
+	cert.data = der;
+	cert.len = (uint16_t)der_len;
+	a.len = (uint16_t)slen;
+	ike_put_cert(b, IKE_PL_CERT, &cert);
+	return ike_put_auth(b, &a);
+}
+
+static int put_psk_auth(const struct ike_sa *sa, struct ike_buf *b,
+			const uint8_t *body, size_t body_len, uint8_t *mac)
+{
 	struct ike_auth a = { .method = IKE_AUTH_PSK, .data = mac,
 			      .len = (uint16_t)ike_prf_len(sa->xf.prf) };
 	int ret = psk_auth(sa, sa->initiator, body, body_len, mac);
 
 	if (!ret)
 		ike_put_auth(b, &a);
-	OPENSSL_cleanse(mac, sizeof(mac));
+	OPENSSL_cleanse(mac, IKE_PRF_MAX);
 	return ret;
+}
+
+static int put_auth(struct ike_sa *sa, struct ike_buf *b)
+{
+	uint8_t body[4 + CONN_ID_MAX], mac[IKE_PRF_MAX];
+	size_t body_len = id_body(&sa->conn.local_id, body);
+
+	if (sa->conn.auth == CONN_AUTH_PUBKEY)
+		return put_sig_auth(sa, b, body, body_len);
+	return put_psk_auth(sa, b, body, body_len, mac);
 }
 
 static void put_ts_pair(const struct ike_sa *sa, struct ike_buf *b,
@@ -1419,6 +1541,8 @@ static int auth_request_send(struct ike *ike, struct ike_sa *sa)
 	put_id(&b, IKE_PL_IDI, &sa->conn.local_id);
 	if (!conn_established(ike, sa))
 		ike_put_notify(&b, &contact);
+	if (sa->conn.auth == CONN_AUTH_PUBKEY)
+		put_certreq(sa, &b);
 	if (!sa->conn.remote_id.any)
 		put_id(&b, IKE_PL_IDR, &sa->conn.remote_id);
 	ret = put_auth(sa, &b);
@@ -1435,6 +1559,44 @@ static int auth_request_send(struct ike *ike, struct ike_sa *sa)
 		return ret;
 	sa->state = IKE_SA_AUTHENTICATING;
 	return send_request(ike, sa, IKE_REQ_AUTH, out, len);
+}
+
+/*
+ * The peer's certificate (and any more it sent for the chain) and its
+ * signature over what section 2.15 says, against our CAs.
+ */
+static int sig_verify(struct ike_sa *sa, const struct ike_msg *in,
+		      const struct ike_payload *idp, const struct ike_id *id,
+		      const struct ike_auth *a)
+{
+	struct ike_cert certs[IKE_CERTS_MAX];
+	const struct ike_payload *p = NULL;
+	uint8_t octets[AUTH_OCTETS_MAX];
+	struct ike_cred *c = sa_cred(sa);
+	struct ike_err err;
+	size_t n = 0, len;
+	char why[160];
+
+	if (!c)
+		return -EACCES;
+	if (a->method != IKE_AUTH_DIGITAL_SIGNATURE) {
+		peer_warn("IKE %s: AUTH method %u refused: certificates need digital signatures (method 14)",
+			  sa_name(sa), a->method);
+		return -EACCES;
+	}
+	while (n < IKE_CERTS_MAX && (p = ike_msg_find(in, IKE_PL_CERT, p)))
+		if (!ike_decode_cert(p, &certs[n], &err))
+			n++;
+	if (auth_octets(sa, !sa->initiator, idp->body, idp->len, octets,
+			sizeof(octets), &len))
+		return -EACCES;
+	if (ike_cred_verify(c, certs, n, id, a->data, a->len, octets, len, why,
+			    sizeof(why))) {
+		peer_warn("IKE %s: peer not authenticated: %s", sa_name(sa),
+			  why);
+		return -EACCES;
+	}
+	return 0;
 }
 
 /* The peer's ID and AUTH: who it says it is, and the proof. */
@@ -1458,6 +1620,12 @@ static int auth_verify(struct ike_sa *sa, const struct ike_msg *in,
 		peer_warn("IKE %s: peer identity %s is not the one expected",
 			  sa_name(sa), sa->peer_id);
 		return -EACCES;
+	}
+	if (sa->conn.auth == CONN_AUTH_PUBKEY) {
+		ret = sig_verify(sa, in, idp, &id, &a);
+		if (!ret)
+			id_text(&id, sa->peer_id, sizeof(sa->peer_id));
+		return ret;
 	}
 	if (a.method != IKE_AUTH_PSK || a.len != plen)
 		return -EACCES;
@@ -1655,6 +1823,21 @@ static void auth_request_recv(struct ike *ike, struct ike_sa *sa,
 	auth_respond(ike, sa, msg_id, c, chosen);
 }
 
+/* An INFORMATIONAL request saying AUTHENTICATION_FAILED, sent once. */
+static void auth_failed_send(struct ike *ike, struct ike_sa *sa)
+{
+	struct ike_notify n = { .type = IKE_N_AUTHENTICATION_FAILED };
+	uint8_t inner_buf[64], out[IKE_MSG_MAX];
+	struct ike_buf b;
+	size_t len;
+
+	ike_buf_init(&b, inner_buf, sizeof(inner_buf));
+	ike_put_notify(&b, &n);
+	if (!sk_wrap(sa, IKE_INFORMATIONAL, false, sa->next_req_id, &b, out,
+		     sizeof(out), &len))
+		send_raw(ike, sa, out, len);
+}
+
 /* Initiator: the IKE_AUTH response. */
 static void auth_response_recv(struct ike *ike, struct ike_sa *sa,
 			       const struct ike_msg *in)
@@ -1668,8 +1851,16 @@ static void auth_response_recv(struct ike *ike, struct ike_sa *sa,
 	struct ike_err err;
 
 	sa->req_kind = IKE_REQ_NONE;
-	if (refused == IKE_N_AUTHENTICATION_FAILED || auth_verify(sa, in,
-								 IKE_PL_IDR)) {
+	if (refused == IKE_N_AUTHENTICATION_FAILED) {
+		sa_kill(ike, sa, "authentication failed");
+		return;
+	}
+	if (auth_verify(sa, in, IKE_PL_IDR)) {
+		/*
+		 * The responder thinks the SA is up: tell it (section
+		 * 2.21.2), once, without waiting for an answer.
+		 */
+		auth_failed_send(ike, sa);
 		sa_kill(ike, sa, "authentication failed");
 		return;
 	}
@@ -1737,7 +1928,7 @@ static void informational_recv(struct ike *ike, struct ike_sa *sa,
 	struct ike_delete d, reply = { .protocol = IKE_PROTO_ESP,
 				       .spi_size = IKE_SPI_SIZE_CHILD,
 				       .spis = spis };
-	bool delete_ike = false;
+	bool delete_ike = has_notify(in, IKE_N_AUTHENTICATION_FAILED);
 	struct ike_buf b;
 	struct ike_err err;
 	size_t len;

@@ -111,6 +111,7 @@ struct ike_sa {
 	struct conn_proposal xf;	/* the chosen IKE proposal */
 	struct ike_sa_keys keys;
 	struct ike_sk *sk_in, *sk_out;
+	struct ike_cred *cred;		/* auth pubkey: ours, and the CAs */
 	uint8_t *init_req, *init_resp;	/* kept for AUTH */
 	size_t init_req_len, init_resp_len;
 	uint8_t cookie[64];

@@ -70,7 +70,26 @@ refused() {
 }
 
 sed 's/^auth = psk$/auth = pubkey/' "$CONN/good.conf" > "$CONN/pubkey.conf"
-refused pubkey "pubkey.conf:4: auth pubkey is refused: certificate authentication is not built yet"
+refused pubkey "[conn site] is missing required key(s): cert, key, ca"
+
+# Certificates: a CA, a certificate it signs, and the key, private.
+(cd "$CONN" && umask 077 &&
+ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-days 30 -keyout ca.key -out ca.pem -subj "/CN=test CA" &&
+ openssl req -newkey ed25519 -nodes -keyout gw.key -out gw.csr \
+	-subj "/CN=gw1.example.net" &&
+ openssl x509 -req -in gw.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+	-days 30 -out gw.pem) >/dev/null 2>&1
+sed -e 's/^auth = psk$/auth = pubkey/' \
+	-e 's/^psk_file = site.psk$/cert = gw.pem\nkey = gw.key\nca = ca.pem/' \
+	"$CONN/good.conf" > "$CONN/certs.conf"
+check "a [conn] with a certificate passes --check" \
+	"$BUILD/xdpsecd" -c "$CONN/certs.conf" --check
+sed 's/^ca = ca.pem$/ca = gw.key/' "$CONN/certs.conf" > "$CONN/noca.conf"
+refused noca "[conn site]: ca $CONN/gw.key holds no PEM certificate"
+chmod 644 "$CONN/gw.key"
+cp "$CONN/certs.conf" "$CONN/certkey.conf"
+refused certkey "[conn site]: key $CONN/gw.key is readable by group or others (mode 0644): chmod 600 it"
 sed '3a ike = aes-gcm-256/prf-sha256/modp1024' "$CONN/good.conf" \
 	> "$CONN/modp.conf"
 refused modp "modp.conf:4: ike proposal 1 (aes-gcm-256/prf-sha256/modp1024): modp1024 is refused (RFC 8247"

@@ -30,10 +30,16 @@ cleanup() {
 trap cleanup EXIT
 
 # conf GW ME PEER START PSKFILE [EXTRA]: one gateway's file.
+# AUTH is a PSK file, or "pubkey" with the certificate settings in EXTRA;
+# ID1 and ID2 override the two gateways' identities.
 conf() {
-	local gw=$1 me=$2 peer=$3 start=$4 psk=$5 extra=${6:-}
+	local gw=$1 me=$2 peer=$3 start=$4 auth=$5 extra=${6:-}
 	local lts="192.0.2.0/24, 2001:db8:1::/64" rts="203.0.113.0/24, 2001:db8:2::/64"
-	local lid=gw1.example.net rid=gw2.example.net
+	local lid=${ID1:-gw1.example.net} rid=${ID2:-gw2.example.net}
+	if [ "$auth" != pubkey ]; then
+		auth="psk
+	psk_file = $auth"
+	fi
 	if [ "$gw" = gw2 ]; then
 		local t=$lts; lts=$rts; rts=$t
 		t=$lid; lid=$rid; rid=$t
@@ -49,8 +55,7 @@ conf() {
 	remote = $peer
 	local_id = $lid
 	remote_id = $rid
-	auth = psk
-	psk_file = $psk
+	auth = $auth
 	local_ts = $lts
 	remote_ts = $rts
 	start = $start
@@ -182,6 +187,74 @@ rekey() {	# TAG TRIGGER
 	stop_all
 }
 
+# A CA, and certificates it signs: KIND is rsa, ecdsa or ed25519.
+pki_ca() {	# NAME
+	(umask 077; openssl req -x509 -newkey ec \
+		-pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+		-keyout "$WORK/$1.key" -out "$WORK/$1.pem" \
+		-subj "/C=CH/O=xdpsec test/CN=$1" 2>/dev/null)
+}
+
+pki_cert() {	# NAME KIND CA SAN
+	local new
+	case $2 in
+	rsa) new="-newkey rsa:2048" ;;
+	ecdsa) new="-newkey ec -pkeyopt ec_paramgen_curve:P-256" ;;
+	ed25519) new="-newkey ed25519" ;;
+	esac
+	# shellcheck disable=SC2086
+	(umask 077; openssl req $new -nodes -keyout "$WORK/$1.key" \
+		-out "$WORK/$1.csr" -subj "/C=CH/O=xdpsec test/CN=$4" \
+		2>/dev/null &&
+	 printf 'subjectAltName=DNS:%s\n' "$4" > "$WORK/$1.ext" &&
+	 openssl x509 -req -in "$WORK/$1.csr" -CA "$WORK/$3.pem" \
+		-CAkey "$WORK/$3.key" -CAcreateserial -days 30 \
+		-extfile "$WORK/$1.ext" -out "$WORK/$1.pem" 2>/dev/null)
+}
+
+pki_up() {
+	pki_ca ca && pki_ca rogue-ca &&
+	pki_cert gw1-rsa rsa ca gw1.example.net &&
+	pki_cert gw2-ecdsa ecdsa ca gw2.example.net &&
+	pki_cert gw2-ed ed25519 ca gw2.example.net &&
+	pki_cert gw2-rogue ecdsa rogue-ca gw2.example.net
+}
+
+# Certificate authentication between the two: GW1 and GW2 name the
+# certificates, SIG1 gw1's RSA signature scheme; OUTCOME is "up" or the
+# message gw1 must log when it refuses gw2.
+certs() {	# TAG GW1 GW2 SIG1 OUTCOME
+	local tag=$1 why=$5
+	conf gw1 198.51.100.1 198.51.100.2 initiate pubkey "cert = $WORK/$2.pem
+	key = $WORK/$2.key
+	ca = $WORK/ca.pem
+	signature = $4"
+	conf gw2 198.51.100.2 198.51.100.1 wait pubkey "cert = $WORK/$3.pem
+	key = $WORK/$3.key
+	ca = $WORK/ca.pem"
+	if ! start gw2 || ! start gw1; then
+		fail "[$tag] daemons start"
+		stop_all
+		return
+	fi
+	if [ "$why" = up ]; then
+		check "[$tag] IKE SA and CHILD_SA established on both sides" \
+			wait_for 50 established
+		echo "    gw1 sees $(ike_field gw1 peer_id), gw2 sees $(ike_field gw2 peer_id)"
+		check "[$tag] the SPIs of one side are the other's, reversed" \
+			spis_cross
+		check "[$tag] ping h1 -> h2 over IPv4 and IPv6" eval \
+			'wait_for 25 ping_ok 203.0.113.10 && wait_for 25 ping_ok 2001:db8:2::10'
+	else
+		sleep 3
+		check "[$tag] refused: nothing is installed" eval \
+			'[ -z "$(ike_sas gw1)" ] && [ -z "$(ike_sas gw2)" ]'
+		check "[$tag] ... and the log says why: $why" \
+			grep -q "$why" "$WORK/gw1.log" "$WORK/gw2.log"
+	fi
+	stop_all
+}
+
 # A wrong PSK on one side: no IKE SA, nothing in the SADs.
 wrong_psk() {
 	secret "$WORK/psk1" "the first secret, long enough"
@@ -208,6 +281,7 @@ wrong_psk() {
 
 topo_up
 [ -n "$IKE_ONLY_ENCAP" ] && { run "ipv4, UDP-encapsulated" 4 yes; summary; exit; }
+[ -n "$IKE_ONLY_CERTS" ] && { pki_up; certs "certificates: RSA-PSS and ECDSA" gw1-rsa gw2-ecdsa pss up; certs "certificates: RSA PKCS#1 and Ed25519" gw1-rsa gw2-ed pkcs1 up; ID1="C=CH, O=xdpsec test, CN=gw1.example.net" certs "certificates: a distinguished name as identity" gw1-rsa gw2-ecdsa pss up; certs "certificates: a peer from another CA" gw1-rsa gw2-rogue pss "unable to get local issuer certificate"; ID2=gw9.example.net certs "certificates: an identity the certificate does not name" gw1-rsa gw2-ecdsa pss "does not name the identity"; summary; exit; }
 [ -n "$IKE_ONLY_REKEY" ] && { rekey "rekey on time, PFS" time; rekey "rekey on packets, by the responder" packets; summary; exit; }
 run "ipv4" 4 auto
 [ -n "$IKE_ONLY4" ] || run "ipv6" 6 auto
@@ -215,4 +289,17 @@ run "ipv4" 4 auto
 [ -n "$IKE_ONLY4" ] || wrong_psk
 rekey "rekey on time, PFS" time
 rekey "rekey on packets, by the responder" packets
+if pki_up; then
+	certs "certificates: RSA-PSS and ECDSA" gw1-rsa gw2-ecdsa pss up
+	certs "certificates: RSA PKCS#1 and Ed25519" gw1-rsa gw2-ed pkcs1 up
+	ID1="C=CH, O=xdpsec test, CN=gw1.example.net" \
+		certs "certificates: a distinguished name as identity" \
+		gw1-rsa gw2-ecdsa pss up
+	certs "certificates: a peer from another CA" gw1-rsa gw2-rogue pss \
+		"unable to get local issuer certificate"
+	ID2=gw9.example.net certs "certificates: an identity the certificate does not name" \
+		gw1-rsa gw2-ecdsa pss "does not name the identity"
+else
+	fail "certificates made with openssl"
+fi
 summary

@@ -1544,7 +1544,7 @@ static const struct bad_case conn_bad_cases[] = {
 	    "cookie_threshold" } },
 	{ "conn missing keys", "\n[conn a]\nlocal = 192.0.2.1\n", 2,
 	  { "[conn a] is missing required key(s)",
-	    "remote, auth, psk_file, local_ts, remote_ts" } },
+	    "remote, auth, local_ts, remote_ts" } },
 	{ "conn missing psk_file", "[conn a]\nremote = 192.0.2.2\n"
 	  "local_id = gw\nauth = psk\nlocal_ts = 10.0.0.0/8\n"
 	  "remote_ts = 10.0.0.0/8\n[daemon]\n", 1,
@@ -1578,11 +1578,12 @@ static const struct bad_case conn_bad_cases[] = {
 	  { "local '192.0.2.0/24' is invalid" } },
 
 	/* Identities */
-	{ "conn DN", CONN_OK("a") "local_id = CN=gw1, O=Example\n", 8,
-	  { "local_id 'CN=gw1, O=Example' is a distinguished name",
-	    "distinguished names need certificate support, which is not built yet" } },
-	{ "conn remote DN", CONN_OK("a") "remote_id = C=DE, CN=gw2\n", 8,
-	  { "remote_id", "certificate support" } },
+	{ "conn DN without a type", CONN_OK("a") "local_id = CN=gw1, =x\n", 8,
+	  { "local_id 'CN=gw1, =x' is not a distinguished name",
+	    "is not TYPE=VALUE", "C=CH, O=Example" } },
+	{ "conn DN with an unknown type", CONN_OK("a")
+	  "remote_id = XQ=DE, CN=gw2\n", 8,
+	  { "remote_id", "unknown attribute type 'XQ'" } },
 	{ "conn local_id any", CONN_OK("a") "local_id = any\n", 8,
 	  { "local_id any is invalid" } },
 	{ "conn id with a blank", CONN_OK("a") "remote_id = gw 2\n", 8,
@@ -1592,11 +1593,20 @@ static const struct bad_case conn_bad_cases[] = {
 	  { "not an e-mail address", "leave out the '@'" } },
 
 	/* Authentication */
-	{ "conn pubkey", "[conn a]\nauth = pubkey\n", 2,
-	  { "auth pubkey is refused",
-	    "certificate authentication is not built yet" } },
+	{ "conn pubkey without its files", "[conn a]\nremote = 192.0.2.2\n"
+	  "local_id = gw\nauth = pubkey\nlocal_ts = 10.0.0.0/8\n"
+	  "remote_ts = 10.0.0.0/8\n[daemon]\n", 1,
+	  { "[conn a] is missing required key(s): cert, key, ca" } },
+	{ "conn pubkey with a missing cert", "[conn a]\n"
+	  "remote = 192.0.2.2\nlocal_id = gw\nauth = pubkey\n"
+	  "local_ts = 10.0.0.0/8\nremote_ts = 10.0.0.0/8\n"
+	  "cert = nothere.pem\nkey = nothere.key\nca = nothere-ca.pem\n"
+	  "[daemon]\n", 1,
+	  { "[conn a]: cert", "nothere.pem: No such file or directory" } },
+	{ "conn signature", CONN_OK("a") "signature = sha1\n", 8,
+	  { "signature 'sha1' is invalid", "pss", "pkcs1" } },
 	{ "conn auth eap", "[conn a]\nauth = eap\n", 2,
-	  { "auth 'eap' is invalid", "use psk" } },
+	  { "auth 'eap' is invalid", "use psk or pubkey" } },
 	{ "conn psk readable", "[conn a]\npsk_file = keys/open.psk\n", 2,
 	  { "psk_file keys/open.psk is readable by group or others",
 	    "0644", "chmod 600" } },
@@ -1799,7 +1809,7 @@ static void test_conn_setters(void)
 
 	config_conn_init(&c, "t");
 	CHECK(config_conn_check(&c, err, sizeof(err)) == -EINVAL &&
-		      strstr(err, "[conn t] is missing required key(s): remote, auth, psk_file, local_ts, remote_ts"),
+		      strstr(err, "[conn t] is missing required key(s): remote, auth, local_ts, remote_ts"),
 	      "an empty conn: %s", err);
 	CHECK(conn_set_all(&c, transport,
 			   sizeof(transport) / sizeof(transport[0]), err,
@@ -1854,9 +1864,15 @@ static void test_conn_setters(void)
 		      c.local_id.type == IKE_ID_IPV6_ADDR &&
 		      c.local_id.len == 16 && c.local_id.data[15] == 7,
 	      "an IPv6 address as local_id: %s", err);
-	CHECK(conn_n_keys == 20 && !strcmp(conn_keys[0], "local") &&
-		      !strcmp(conn_keys[conn_n_keys - 1], "cookie_threshold"),
+	CHECK(conn_n_keys == 24 && !strcmp(conn_keys[0], "local") &&
+		      !strcmp(conn_keys[conn_n_keys - 1], "signature"),
 	      "conn_keys");
+	CHECK(!config_conn_set(&c, "local_id", "C=CH, O=Example, CN=gw1",
+			       NULL, err, sizeof(err)) &&
+		      c.local_id.type == IKE_ID_DER_ASN1_DN &&
+		      c.local_id.len > 20 && c.local_id.data[0] == 0x30 &&
+		      !strcmp(c.local_id.text, "C=CH, O=Example, CN=gw1"),
+	      "a distinguished name as local_id: %s", err);
 	explicit_bzero(&c, sizeof(c));
 }
 
