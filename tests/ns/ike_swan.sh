@@ -1,0 +1,639 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# IKEv2 between xdpsec and strongSwan.  gw1 runs xdpsecd, gw2 runs charon
+# with its userspace ESP (kernel-libipsec), which always wraps ESP in UDP:
+# it tells its peer that a NAT is in the way, so xdpsec must follow it to
+# port 4500 for IKE and for ESP.  PSK authentication, IPv4 outside, IPv4
+# and IPv6 inside.
+#
+# For each of three proposal sets (AES-GCM-256 with X25519, AES-GCM-128
+# with P-256, ChaCha20-Poly1305 with X25519) each side initiates once.
+# Both sides must show the IKE SA and the CHILD_SA with the same SPIs and
+# algorithms, the LANs must reach each other in both directions with only
+# ESP in UDP on the wire, and a delete from one side must take the SAs
+# away on both (xdpsec, when it initiated, then brings the tunnel back).
+#
+# Then, each in both directions: an initiator whose first key exchange
+# group the responder refuses tries again with the one asked for; the
+# CHILD_SA and the IKE SA are rekeyed without losing a packet; a side
+# that restarts without deleting anything replaces its old IKE SA on the
+# other side at once (INITIAL_CONTACT), so traffic does not wait for DPD.
+# Last, gw1 brings up a second IKE SA beside the first, and traffic keeps
+# flowing.
+#
+#   h1 --- gw1 (xdpsecd) ===== sw ===== gw2 (charon) --- h2
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+need_root
+TOPO=xswan
+BUILD=${BUILD:-build}
+CHARON=/usr/lib/ipsec/charon
+if [ ! -x "$CHARON" ] || ! command -v swanctl >/dev/null; then
+	skip "strongSwan (charon, swanctl) is not installed"
+	summary
+	exit
+fi
+WORK=$(mktemp -d /tmp/xdpsec-swan.XXXXXX)
+GW1_PID='' CHARON_PID='' TCPDUMP_PID='' LOG_MARK=0
+# Lines a case adds to gw1's [conn], to charon's connection, to its child.
+XDPSEC_EXTRA='' SWAN_CONN_EXTRA='' SWAN_CHILD_EXTRA=''
+export STRONGSWAN_CONF=$WORK/strongswan.conf SWANCTL_DIR=$WORK/swanctl
+
+. scripts/topo.sh
+
+# stop_pid PID: TERM, then KILL if it is still there after 5 s.
+stop_pid() {
+	local i
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null
+	for i in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+cleanup() {
+	local p
+	for p in $GW1_PID $CHARON_PID $TCPDUMP_PID; do kill -9 "$p" 2>/dev/null; done
+	for p in $GW1_PID $CHARON_PID $TCPDUMP_PID; do wait "$p" 2>/dev/null; done
+	[ -f "$WORK/gw1.conf" ] &&
+		nsx gw1 "$BUILD/xdpsecd" -c "$WORK/gw1.conf" --detach >/dev/null 2>&1
+	topo_down
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# ---- gw1: xdpsecd ----------------------------------------------------
+
+# xdpsec_conf START IKE ESP: gw1's file.
+xdpsec_conf() {
+	cat > "$WORK/gw1.conf" <<-CONF
+	[daemon]
+	instance = $TOPO-gw1
+	interfaces = lan wan
+	default = bypass
+
+	[conn site]
+	local = 198.51.100.1
+	remote = 198.51.100.2
+	local_id = gw1.example.net
+	remote_id = gw2.example.net
+	auth = psk
+	psk_file = $WORK/psk
+	local_ts = 192.0.2.0/24, 2001:db8:1::/64
+	remote_ts = 203.0.113.0/24, 2001:db8:2::/64
+	ike = $2
+	esp = $3
+	start = $1
+	$XDPSEC_EXTRA
+	CONF
+}
+
+xdpsec_start() {
+	local rc=0
+	xdpsecd_start gw1 "$WORK/gw1.conf" "$WORK/gw1.log" || rc=1
+	GW1_PID=$XDPSECD_PID
+	[ $rc -eq 0 ] || cat "$WORK/gw1.log"
+	return $rc
+}
+
+xdpsec_stop() {
+	stop_pid "$GW1_PID"
+	GW1_PID=
+	nsx gw1 "$BUILD/xdpsecd" -c "$WORK/gw1.conf" --detach >/dev/null 2>&1
+}
+
+# ike_field FIELD: FIELD of gw1's first IKE SA, or "none".
+ike_field() {
+	xdpsec_cli gw1 --json ike list 2>/dev/null | python3 -c '
+import json, sys
+sas = json.load(sys.stdin)
+print(sas[0].get(sys.argv[1], "none") if sas else "none")' "$1"
+}
+
+# The SAs that IKE installed in gw1's SAD (names start with "site."), as
+# DIR:SPI in lower-case hex without 0x.
+ike_sas() {
+	xdpsec_cli gw1 --json sa list 2>/dev/null | python3 -c '
+import json, sys
+def hx(v):
+	return "%08x" % (v if isinstance(v, int) else int(str(v), 0))
+print(" ".join(sorted("%s:%s" % (s["dir"], hx(s["spi"]))
+		      for s in json.load(sys.stdin)
+		      if s["name"].startswith("site."))))'
+}
+
+# ---- gw2: charon -----------------------------------------------------
+
+# The same for every case: plugins, the control socket, the log.
+charon_base_conf() {
+	mkdir -p "$WORK/run" "$SWANCTL_DIR"
+	cat > "$STRONGSWAN_CONF" <<-CONF
+	charon {
+		load_modular = no
+		load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
+		install_virtual_ip = no
+		filelog {
+			swan {
+				path = $WORK/charon.log
+				time_format = %T
+				ike_name = yes
+				append = yes
+				default = 1
+				ike = 2
+				cfg = 2
+				net = 1
+				enc = 1
+			}
+		}
+		syslog {
+			daemon {
+				default = -1
+			}
+		}
+		plugins {
+			vici {
+				socket = unix://$WORK/charon.vici
+			}
+		}
+	}
+	swanctl {
+		socket = unix://$WORK/charon.vici
+	}
+	CONF
+}
+
+# swan_conf IKE ESP: gw2's connection, in strongSwan's own spelling.
+swan_conf() {
+	cat > "$SWANCTL_DIR/swanctl.conf" <<-CONF
+	connections {
+		site {
+			version = 2
+			local_addrs = 198.51.100.2
+			remote_addrs = 198.51.100.1
+			proposals = $1
+			$SWAN_CONN_EXTRA
+			local {
+				auth = psk
+				id = gw2.example.net
+			}
+			remote {
+				auth = psk
+				id = gw1.example.net
+			}
+			children {
+				lan {
+					local_ts = 203.0.113.0/24, 2001:db8:2::/64
+					remote_ts = 192.0.2.0/24, 2001:db8:1::/64
+					esp_proposals = $2
+					start_action = none
+					close_action = none
+					$SWAN_CHILD_EXTRA
+				}
+			}
+		}
+	}
+	secrets {
+		ike-site {
+			id-1 = gw1.example.net
+			id-2 = gw2.example.net
+			secret = "$(cat "$WORK/psk")"
+		}
+	}
+	CONF
+}
+
+swan() { swanctl "$@" 2>&1; }
+
+# charon in gw2's network namespace, with a /run of its own for its pid
+# file; every exec keeps the PID, so $! is charon's.
+charon_start() {
+	local i
+	LOG_MARK=$(wc -l 2>/dev/null < "$WORK/charon.log" || echo 0)
+	rm -f "$WORK/charon.vici" "$WORK/run/charon.pid"
+	ip netns exec "$(ns gw2)" unshare -m sh -c \
+		"mount --bind '$WORK/run' /run && exec $CHARON" \
+		>>"$WORK/charon.out" 2>&1 &
+	CHARON_PID=$!
+	for i in $(seq 100); do
+		if [ -S "$WORK/charon.vici" ] &&
+		   swanctl --stats >/dev/null 2>&1; then
+			swan --load-all >>"$WORK/charon.out" && return 0
+			break
+		fi
+		kill -0 "$CHARON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	tail -n 20 "$WORK/charon.out" "$WORK/charon.log" 2>/dev/null
+	return 1
+}
+
+charon_stop() {
+	stop_pid "$CHARON_PID"
+	CHARON_PID=
+}
+
+# What charon logged since it last started contains PATTERN.
+swan_logged() {	# PATTERN
+	tail -n +$((LOG_MARK + 1)) "$WORK/charon.log" | grep -q "$1"
+}
+
+# swan_sas: swanctl's view of the SAs, one line per fact.
+swan_sas() { swanctl --list-sas 2>/dev/null; }
+
+# The installed CHILD_SAs' SPIs as gw2 sees them, as DIR:SPI like ike_sas
+# (a CHILD_SA that was rekeyed stays listed for a while, as DELETED).
+swan_spis() {
+	swan_sas | awk '/^ +[^ ]+: #[0-9]+, reqid/ { inst = /INSTALLED/ }
+		inst && ($1 == "in" || $1 == "out") {
+			s = $2; sub(/,$/, "", s); print $1 ":" s }' |
+		sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+swan_established() {
+	local out
+	out=$(swan_sas)
+	grep -q 'ESTABLISHED' <<<"$out" && grep -q 'INSTALLED' <<<"$out"
+}
+
+swan_empty() { ! swan_sas | grep -q .; }
+
+# ---- checks ----------------------------------------------------------
+
+established() {
+	[ "$(ike_field state)" = established ] && [ -n "$(ike_sas)" ] &&
+		swan_established
+}
+
+# What gw1 sends out, gw2 takes in, and the other way round.
+spis_match() {
+	local a
+	a=$(ike_sas | tr ' ' '\n' | sed 's/^out:/X:/; s/^in:/out:/; s/^X:/in:/' |
+		sort | tr '\n' ' ' | sed 's/ $//')
+	[ -n "$a" ] && [ "$a" = "$(swan_spis)" ]
+}
+
+spis_cross() {
+	echo "    gw1: $(ike_sas); gw2: $(swan_spis)"
+	spis_match
+}
+
+# The number of IKE SAs on each side.
+ike_count() {
+	xdpsec_cli gw1 --json ike list 2>/dev/null |
+		python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
+}
+
+swan_count() { swan_sas | grep -c '^site: #'; }
+
+# One IKE SA on each side, with one CHILD_SA whose SPIs match.
+one_each() {
+	[ "$(ike_count)" = 1 ] && [ "$(swan_count)" = 1 ] && spis_match
+}
+
+two_each() { [ "$(ike_count)" = 2 ] && [ "$(swan_count)" = 2 ]; }
+
+# swan_algs IKE ESP: charon shows the negotiated algorithms.
+swan_algs() {
+	local out
+	out=$(swan_sas)
+	echo "    gw2: $(grep -E '^ +[A-Z0-9_]+(-[0-9]+)?/' <<<"$out" | xargs)," \
+		"$(grep -oE 'ESP:[A-Z0-9_/-]+' <<<"$out" | head -n1)"
+	grep -qE "^ +$1\$" <<<"$out" && grep -qE "ESP:$2(/|\$| |,)" <<<"$out"
+}
+
+ping_ok() {	# FROM DST
+	nsx "$1" ping -c1 -W1 "$2" >/dev/null 2>&1
+}
+
+pings_both_ways() {	# TAG
+	check "[$1] ping h1 -> h2 over IPv4" wait_for 25 ping_ok h1 203.0.113.10
+	check "[$1] ping h2 -> h1 over IPv4" wait_for 25 ping_ok h2 192.0.2.10
+}
+
+# A capture on the wire while the hosts ping each other: ESP in UDP 4500
+# (without IKE's zero marker and keepalives), no echo in clear.
+only_esp_in_udp() {
+	local pcap=$WORK/wire.pcap n_esp n_clear n_raw
+	ip netns exec "$(ns sw)" tcpdump -q -i p1 -s 0 -U --immediate-mode \
+		-w "$pcap" 2>/dev/null &
+	TCPDUMP_PID=$!
+	sleep 0.5
+	nsx h1 ping -c 5 -i 0.1 -W1 203.0.113.10 >/dev/null
+	nsx h2 ping -c 5 -i 0.1 -W1 192.0.2.10 >/dev/null
+	nsx h1 ping -c 5 -i 0.1 -W1 2001:db8:2::10 >/dev/null
+	nsx h2 ping -c 5 -i 0.1 -W1 2001:db8:1::10 >/dev/null
+	sleep 0.5
+	stop_pid "$TCPDUMP_PID"
+	TCPDUMP_PID=
+	n_esp=$(tcpdump -r "$pcap" -nn 'udp port 4500 and not udp port 500 and
+		udp[8:4] != 0' 2>/dev/null | wc -l)
+	n_raw=$(tcpdump -r "$pcap" -nn 'ip proto 50' 2>/dev/null | wc -l)
+	n_clear=$(tcpdump -r "$pcap" -nn 'icmp or (icmp6 and
+		(ip6[40] = 128 or ip6[40] = 129))' 2>/dev/null | wc -l)
+	echo "    wire: $n_esp ESP in UDP, $n_raw plain ESP," \
+		"$n_clear ICMP echo in clear"
+	[ "$n_esp" -ge 40 ] && [ "$n_clear" -eq 0 ]
+}
+
+gone_both() {
+	[ "$(ike_field state)" = none ] && [ -z "$(ike_sas)" ] && swan_empty
+}
+
+# None of the SAs in OLD (as from ike_sas) is left on either side.
+old_gone() {	# OLD
+	local now s
+	[ -n "$1" ] || return 1
+	now=" $(ike_sas) $(swan_spis | tr ' ' '\n' |
+		sed 's/^out:/X:/; s/^in:/out:/; s/^X:/in:/' | tr '\n' ' ') "
+	for s in $1; do
+		[[ "$now" == *" $s "* ]] && return 1
+	done
+	return 0
+}
+
+# ---- the cases -------------------------------------------------------
+
+# case_start TAG INITIATOR XDPSEC_IKE XDPSEC_ESP SWAN_IKE SWAN_ESP
+# Fresh daemons and a fresh key; INITIATOR (xdpsec or swan) starts.  Fails
+# (and counts it) unless the tunnel comes up on both sides.
+case_start() {
+	local tag=$1 start=wait
+	[ "$2" = xdpsec ] && start=initiate
+	(umask 077; printf 'xdpsec and strongSwan %s\n' "$RANDOM$RANDOM" \
+		> "$WORK/psk")
+	xdpsec_conf $start "$3" "$4"
+	swan_conf "$5" "$6"
+	echo "--- [$tag]" >>"$WORK/charon.log"
+	if ! charon_start || ! xdpsec_start; then
+		fail "[$tag] daemons start"
+		case_stop
+		return 1
+	fi
+	[ "$2" = swan ] && swan_initiate
+	if ! wait_for 75 established; then
+		fail "[$tag] IKE SA and CHILD_SA established on both sides"
+		echo "    gw1: $(ike_field state); gw2: $(swan_sas | head -n1)"
+		case_stop
+		return 1
+	fi
+	pass "[$tag] IKE SA and CHILD_SA established on both sides"
+	echo "    gw1: $(ike_field state), nat=$(ike_field nat)"
+}
+
+case_stop() {
+	xdpsec_stop
+	charon_stop
+	XDPSEC_EXTRA='' SWAN_CONN_EXTRA='' SWAN_CHILD_EXTRA=''
+}
+
+swan_initiate() {
+	timeout 20 swanctl --initiate --child lan --timeout 15 \
+		>>"$WORK/charon.out" 2>&1
+}
+
+# run TAG IKE ESP SWAN_IKE SWAN_ESP INITIATOR DELETER
+run() {
+	local tag="$1, $6 initiates, $7 deletes" old
+	case_start "$tag" "$6" "$2" "$3" "$4" "$5" || return
+	check "[$tag] the SPIs of one side are the other's, reversed" spis_cross
+	check "[$tag] strongSwan negotiated $4, $5" \
+		swan_algs "$SWAN_IKE_NAME" "$SWAN_ESP_NAME"
+	pings_both_ways "$tag"
+	check "[$tag] ping h1 -> h2 over IPv6" \
+		wait_for 25 ping_ok h1 2001:db8:2::10
+	check "[$tag] ping h2 -> h1 over IPv6" \
+		wait_for 25 ping_ok h2 2001:db8:1::10
+	check "[$tag] the wire carries only ESP in UDP 4500" only_esp_in_udp
+
+	old=$(ike_sas)
+	if [ "$7" = xdpsec ]; then
+		xdpsec_cli gw1 tunnel down site >/dev/null
+	else
+		timeout 20 swanctl --terminate --ike site --timeout 15 \
+			>>"$WORK/charon.out" 2>&1
+	fi
+	if [ "$6" = swan ]; then
+		check "[$tag] both sides drop the SAs" wait_for 50 gone_both
+	else
+		check "[$tag] both sides drop the old SAs" \
+			wait_for 50 old_gone "$old"
+		check "[$tag] gw1 brings the tunnel back by itself" \
+			wait_for 75 established
+		check "[$tag] ... and it carries traffic" \
+			wait_for 25 ping_ok h1 203.0.113.10
+	fi
+	check "[$tag] both daemons alive" kill -0 "$GW1_PID" "$CHARON_PID"
+	case_stop
+}
+
+# set TAG XDPSEC_IKE XDPSEC_ESP SWAN_IKE SWAN_ESP SWAN_IKE_NAME SWAN_ESP_NAME
+# FIRST_DELETER: both roles; the deleting side alternates.
+set_both_roles() {
+	local other=swan
+	SWAN_IKE_NAME=$6 SWAN_ESP_NAME=$7
+	[ "$8" = swan ] && other=xdpsec
+	run "$1" "$2" "$3" "$4" "$5" xdpsec "$8"
+	run "$1" "$2" "$3" "$4" "$5" swan "$other"
+}
+
+# The initiator's first key exchange goes with X25519, which the
+# responder does not take: INVALID_KE_PAYLOAD names P-256, and the
+# initiator starts again with it.
+group_retry() {	# INITIATOR
+	local tag="another group, $1 initiates" why
+	if [ "$1" = xdpsec ]; then
+		why="unacceptable, requesting ECP_256"
+		case_start "$tag" xdpsec \
+			"aes-gcm-256/prf-sha256/curve25519, aes-gcm-256/prf-sha256/ecp256" \
+			aes-gcm-256 aes256gcm16-prfsha256-ecp256 aes256gcm16 || return
+	else
+		why="it requested ECP_256"
+		case_start "$tag" swan aes-gcm-256/prf-sha256/ecp256 aes-gcm-256 \
+			aes256gcm16-prfsha256-x25519-ecp256 aes256gcm16 || return
+	fi
+	check "[$tag] the responder asked for P-256" swan_logged "$why"
+	check "[$tag] strongSwan negotiated P-256" swan_algs \
+		AES_GCM_16-256/PRF_HMAC_SHA2_256/ECP_256 AES_GCM_16-256
+	check "[$tag] the SPIs of one side are the other's, reversed" spis_cross
+	pings_both_ways "$tag"
+	case_stop
+}
+
+# Pings both ways every 0.2 s until the CHILD_SA in OLD is replaced on
+# both sides (at most 15 s, and one round after); sets LOST.
+ping_through_rekey() {	# OLD
+	local i after=-1
+	LOST=0
+	for i in $(seq 75); do
+		ping_ok h1 203.0.113.10 || LOST=$((LOST + 1))
+		ping_ok h2 192.0.2.10 || LOST=$((LOST + 1))
+		[ "$after" -ge 0 ] && return 0
+		old_gone "$1" && spis_match && after=$i
+		sleep 0.2
+	done
+	return 1
+}
+
+# REKEYER's short lifetime has it rekey the CHILD_SA the other side
+# negotiated: new SPIs on both sides, the old ones deleted, no ping lost.
+rekey() {	# REKEYER
+	local tag="CHILD_SA rekey, $1 rekeys" init=xdpsec old
+	if [ "$1" = xdpsec ]; then
+		init=swan
+		XDPSEC_EXTRA="child_lifetime = 6s"
+	else
+		SWAN_CHILD_EXTRA="rekey_time = 4s
+life_time = 60s
+rand_time = 0"
+	fi
+	tag="$tag, $init initiated"
+	case_start "$tag" $init aes-gcm-256/prf-sha256/curve25519 aes-gcm-256 \
+		aes256gcm16-prfsha256-x25519 aes256gcm16 || return
+	old=$(ike_sas)
+	check "[$tag] new SPIs on both sides, the old ones gone" \
+		ping_through_rekey "$old"
+	spis_cross >/dev/null
+	echo "    before: $old; now gw1: $(ike_sas)"
+	check "[$tag] no ping lost" [ "$LOST" -eq 0 ]
+	check "[$tag] one IKE SA and CHILD_SA on each side" one_each
+	case_stop
+}
+
+# The IKE SAs' SPIs on each side, "SPI_I SPI_R" per line.
+ike_spis() {
+	xdpsec_cli gw1 --json ike list 2>/dev/null | python3 -c '
+import json, sys
+for sa in json.load(sys.stdin):
+	print(sa["spi_i"], sa["spi_r"])'
+}
+
+swan_ike_spis() {
+	swan_sas | sed -nE 's/^site: #.*, ([0-9a-f]{16})_i\*? ([0-9a-f]{16})_r\*?$/\1 \2/p'
+}
+
+ike_spis_match() {
+	[ -n "$(ike_spis)" ] && [ "$(ike_spis)" = "$(swan_ike_spis)" ]
+}
+
+# Pings both ways every 0.2 s until the IKE SA OLD (as from ike_spis) is
+# replaced by one that both sides hold (at most 15 s); sets LOST.
+ping_through_ike_rekey() {	# OLD
+	local i
+	LOST=0
+	for i in $(seq 75); do
+		ping_ok h1 203.0.113.10 || LOST=$((LOST + 1))
+		ping_ok h2 192.0.2.10 || LOST=$((LOST + 1))
+		[ "$(ike_spis)" != "$1" ] && ike_spis_match && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# Still the CHILD_SA OLD (as from ike_sas), alone on each side.
+same_child() {	# OLD
+	[ "$(ike_sas)" = "$1" ] && one_each
+}
+
+# REKEYER rekeys the IKE SA: both sides move to the same new one, which
+# takes the CHILD_SA along, and no ping is lost.
+ike_rekey() {	# REKEYER
+	local tag="IKE SA rekey, $1 rekeys" init=xdpsec old old_child
+	if [ "$1" = xdpsec ]; then
+		init=swan
+		XDPSEC_EXTRA="ike_lifetime = 6s"
+	else
+		SWAN_CONN_EXTRA="rekey_time = 4s
+over_time = 60s
+rand_time = 0"
+	fi
+	tag="$tag, $init initiated"
+	case_start "$tag" $init aes-gcm-256/prf-sha256/curve25519 aes-gcm-256 \
+		aes256gcm16-prfsha256-x25519 aes256gcm16 || return
+	old=$(ike_spis) old_child=$(ike_sas)
+	check "[$tag] new IKE SPIs, the same on both sides" \
+		ping_through_ike_rekey "$old"
+	echo "    before: $old; now gw1: $(ike_spis); gw2: $(swan_ike_spis)"
+	check "[$tag] no ping lost" [ "$LOST" -eq 0 ]
+	check "[$tag] the CHILD_SA moved along" \
+		wait_for 25 same_child "$old_child"
+	case_stop
+}
+
+# Each side in turn disappears without a word and comes back: its new IKE
+# SA carries INITIAL_CONTACT, so the other side drops the old one, whose
+# CHILD_SA would otherwise take the traffic until DPD gave up on it.
+restart() {
+	local tag="restart"
+	case_start "$tag" swan aes-gcm-256/prf-sha256/curve25519 aes-gcm-256 \
+		aes256gcm16-prfsha256-x25519 aes256gcm16 || return
+	kill -9 "$CHARON_PID"
+	wait "$CHARON_PID" 2>/dev/null
+	if ! charon_start; then
+		fail "[$tag] charon starts again"
+		case_stop
+		return
+	fi
+	swan_initiate
+	check "[$tag] charon comes back: gw1 keeps only its new IKE SA" \
+		wait_for 50 one_each
+	spis_cross >/dev/null
+	echo "    gw1: $(ike_count) IKE SA(s), $(ike_sas)"
+	pings_both_ways "$tag, charon restarted"
+
+	kill -9 "$GW1_PID"
+	wait "$GW1_PID" 2>/dev/null
+	if ! xdpsec_start; then
+		fail "[$tag] xdpsecd starts again"
+		case_stop
+		return
+	fi
+	xdpsec_cli gw1 tunnel up site >/dev/null
+	check "[$tag] xdpsecd comes back: gw2 keeps only its new IKE SA" \
+		wait_for 50 one_each
+	echo "    gw2: $(swan_count) IKE SA(s), $(swan_spis)"
+	pings_both_ways "$tag, xdpsecd restarted"
+	case_stop
+}
+
+# "tunnel up" on a connection that is up: the second IKE SA must not claim
+# to be the only one (INITIAL_CONTACT), or strongSwan drops the first, whose
+# CHILD_SA gw1 still sends with.
+up_again() {
+	local tag="tunnel up again"
+	case_start "$tag" xdpsec aes-gcm-256/prf-sha256/curve25519 aes-gcm-256 \
+		aes256gcm16-prfsha256-x25519 aes256gcm16 || return
+	xdpsec_cli gw1 tunnel up site >/dev/null
+	check "[$tag] a second IKE SA on both sides" wait_for 50 two_each
+	check "[$tag] both sides hold the same CHILD_SAs" wait_for 25 spis_match
+	echo "    gw1: $(ike_sas); gw2: $(swan_spis)"
+	pings_both_ways "$tag"
+	case_stop
+}
+
+topo_up
+charon_base_conf
+set_both_roles "AES-GCM-256, X25519" \
+	aes-gcm-256/prf-sha256/curve25519 aes-gcm-256 \
+	aes256gcm16-prfsha256-x25519 aes256gcm16 \
+	AES_GCM_16-256/PRF_HMAC_SHA2_256/CURVE_25519 AES_GCM_16-256 swan
+set_both_roles "AES-GCM-128, P-256" \
+	aes-gcm-128/prf-sha256/ecp256 aes-gcm-128 \
+	aes128gcm16-prfsha256-ecp256 aes128gcm16 \
+	AES_GCM_16-128/PRF_HMAC_SHA2_256/ECP_256 AES_GCM_16-128 xdpsec
+set_both_roles "ChaCha20-Poly1305, X25519" \
+	chacha20-poly1305/prf-sha256/curve25519 chacha20-poly1305 \
+	chacha20poly1305-prfsha256-x25519 chacha20poly1305 \
+	CHACHA20_POLY1305/PRF_HMAC_SHA2_256/CURVE_25519 CHACHA20_POLY1305 swan
+group_retry xdpsec
+group_retry swan
+rekey xdpsec
+rekey swan
+ike_rekey xdpsec
+ike_rekey swan
+restart
+up_again
+summary
