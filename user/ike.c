@@ -17,6 +17,7 @@
 enum {
 	IKE_RECV_BATCH = 64,		/* datagrams per socket per poll */
 	IKE_RETRY_MS = 5000,		/* a failed connection tries again */
+	IKE_RESTART_MS = 1000,		/* a fallen one, after 1-3 s */
 	IKE_RUN_MAX_MS = 1000,		/* the longest the main loop may sleep */
 	CHILD_POLICIES_MAX = 32,	/* policy pairs of one CHILD_SA */
 };
@@ -600,8 +601,20 @@ static void start_actions(struct daemon *d, struct ike_daemon *id,
 	for (size_t i = 0; i < id->n_retry; i++) {
 		const struct conn_conf *c = &d->cfg.conns[i];
 
-		if (c->start == CONN_START_WAIT || now < id->retry_ms[i] ||
-		    ike_find_conn(&id->ike, c->name))
+		if (c->start == CONN_START_WAIT)
+			continue;
+		/*
+		 * While it is up, the next start is pushed 1-3 s ahead: a
+		 * peer that deletes the IKE SA to bring up a new one itself
+		 * (reauthentication) gets there first, rather than both at
+		 * once.
+		 */
+		if (ike_find_conn(&id->ike, c->name)) {
+			id->retry_ms[i] = now + IKE_RESTART_MS +
+					  now % (2 * IKE_RESTART_MS);
+			continue;
+		}
+		if (now < id->retry_ms[i])
 			continue;
 		id->retry_ms[i] = now + IKE_RETRY_MS;
 		ike_initiate(&id->ike, c);

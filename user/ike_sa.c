@@ -2013,9 +2013,14 @@ static int child_delete_send(struct ike *ike, struct ike_sa *sa,
 	return send_request(ike, sa, IKE_REQ_DELETE_CHILD, out, len);
 }
 
+/*
+ * A CREATE_CHILD_SA request: the successor of old, or with old NULL a
+ * new CHILD_SA for the connection's selectors (the peer deleted ours).
+ */
 static int child_rekey_send(struct ike *ike, struct ike_sa *sa,
 			    struct ike_child *old)
 {
+	struct ike_ts_list tsl, tsr;
 	struct ike_notify transport = { .type = IKE_N_USE_TRANSPORT_MODE };
 	uint8_t inner_buf[IKE_MSG_MAX], out[IKE_MSG_MAX], spi_be[4];
 	uint8_t pub[IKE_KE_MAX];
@@ -2046,14 +2051,23 @@ static int child_rekey_send(struct ike *ike, struct ike_sa *sa,
 		free(c);
 		return ret;
 	}
-	c->mode = old->mode;
+	c->mode = old ? old->mode : sa->conn.mode;
 	free(sa->pending);
 	sa->pending = c;
 	sa->target = old;
+	if (old) {
+		tsl = old->ts_local;
+		tsr = old->ts_remote;
+	} else {
+		ts_from_conf(sa->conn.local_ts, sa->conn.n_local_ts, &tsl);
+		ts_from_conf(sa->conn.remote_ts, sa->conn.n_remote_ts, &tsr);
+	}
 
-	put_be32(spi_be, old->spi_in);
 	ike_buf_init(&b, inner_buf, sizeof(inner_buf));
-	ike_put_notify(&b, &rekey);
+	if (old) {
+		put_be32(spi_be, old->spi_in);
+		ike_put_notify(&b, &rekey);
+	}
 	if (c->mode == XDPSEC_MODE_TRANSPORT)
 		ike_put_notify(&b, &transport);
 	put_child_sa(sa, &b, c->spi_in, true);
@@ -2061,16 +2075,19 @@ static int child_rekey_send(struct ike *ike, struct ike_sa *sa,
 	if (group)
 		put_ke_payload(&b, group, pub);
 	/* TSi and TSr are this exchange's initiator's: ours. */
-	ike_put_ts(&b, IKE_PL_TSI, &old->ts_local);
-	ike_put_ts(&b, IKE_PL_TSR, &old->ts_remote);
+	ike_put_ts(&b, IKE_PL_TSI, &tsl);
+	ike_put_ts(&b, IKE_PL_TSR, &tsr);
 	ret = sk_wrap(sa, IKE_CREATE_CHILD_SA, false, sa->next_req_id, &b, out,
 		      sizeof(out), &len);
 	OPENSSL_cleanse(inner_buf, sizeof(inner_buf));
 	if (ret)
 		return ret;
-	log_info("CHILD_SA %s: rekeying in %08x, out %08x", sa_name(sa),
-		 old->spi_in, old->spi_out);
-	return send_request(ike, sa, IKE_REQ_REKEY_CHILD, out, len);
+	if (old)
+		log_info("CHILD_SA %s: rekeying in %08x, out %08x",
+			 sa_name(sa), old->spi_in, old->spi_out);
+	else
+		log_info("CHILD_SA %s: creating one", sa_name(sa));
+	return send_request(ike, sa, IKE_REQ_CREATE_CHILD, out, len);
 }
 
 /* The group an INVALID_KE_PAYLOAD notify asks for, or 0. */
@@ -2109,13 +2126,19 @@ static int child_peer_values(const struct ike_msg *in, struct ike_ke *ke,
 	return ike_ke_shared(ke, kep.data, kep.len, gir, IKE_KE_MAX);
 }
 
-static void rekey_retry_later(struct ike *ike, struct ike_child *old)
+/* After a failure: old's rekey, or a new CHILD_SA, a while later. */
+static void rekey_retry_later(struct ike *ike, struct ike_sa *sa,
+			      struct ike_child *old)
 {
 	uint32_t r = 0;
+	uint64_t when;
 
 	random_bytes(&r, sizeof(r));
-	old->rekey_due_ms = ike->now_ms + IKE_REKEY_RETRY_MS +
-			    r % IKE_REKEY_RETRY_MS;
+	when = ike->now_ms + IKE_REKEY_RETRY_MS + r % IKE_REKEY_RETRY_MS;
+	if (old)
+		old->rekey_due_ms = when;
+	else
+		sa->child_retry_ms = when;
 }
 
 /* Exchange initiator: the answer to our rekey. */
@@ -2134,21 +2157,22 @@ static void child_rekey_response(struct ike *ike, struct ike_sa *sa,
 
 	sa->pending = NULL;
 	sa->target = NULL;
-	if (!c || !old) {
-		free(c);
+	if (!c)
 		return;
-	}
 	group = invalid_ke_group(in);
 	if (refused == IKE_N_INVALID_KE_PAYLOAD && group &&
 	    group != sa->rekey_group && pfs_group_offered(sa, group)) {
 		sa->rekey_group = group;
-		old->rekey_due_ms = ike->now_ms;	/* again, at once */
+		if (old)
+			old->rekey_due_ms = ike->now_ms;   /* again, at once */
+		else
+			sa->child_retry_ms = ike->now_ms;
 		free(c);
 		return;
 	}
 	if (refused) {
-		peer_warn("IKE %s: rekey of CHILD_SA %08x refused (notify %u)",
-			  sa_name(sa), old->spi_in, refused);
+		peer_warn("IKE %s: CREATE_CHILD_SA refused (notify %u)",
+			  sa_name(sa), refused);
 		goto retry;
 	}
 	ts_from_conf(sa->conn.local_ts, sa->conn.n_local_ts, &ours_l);
@@ -2165,8 +2189,8 @@ static void child_rekey_response(struct ike *ike, struct ike_sa *sa,
 	    !ts_within(&tsl, &ours_l) || !ts_within(&tsr, &ours_r) ||
 	    has_notify(in, IKE_N_USE_TRANSPORT_MODE) !=
 		    (c->mode == XDPSEC_MODE_TRANSPORT)) {
-		peer_warn("IKE %s: rekey answer for CHILD_SA %08x not acceptable",
-			  sa_name(sa), old->spi_in);
+		peer_warn("IKE %s: CREATE_CHILD_SA answer not acceptable",
+			  sa_name(sa));
 		goto retry;
 	}
 	c->spi_out = get_be32(sap_dec.proposals[0].spi);
@@ -2180,11 +2204,13 @@ static void child_rekey_response(struct ike *ike, struct ike_sa *sa,
 	seed.gir = seed.gir_len ? gir : NULL;
 	if (child_install(ike, sa, c, &seed)) {
 		OPENSSL_cleanse(gir, sizeof(gir));
-		log_warn("IKE %s: cannot install the rekeyed CHILD_SA",
+		log_warn("IKE %s: cannot install the new CHILD_SA",
 			 sa_name(sa));
 		goto retry;
 	}
 	OPENSSL_cleanse(gir, sizeof(gir));
+	if (!old)
+		return;
 	sa->child_rekeys++;
 	old->replaced_ms = ike->now_ms;
 	old->rekey_due_ms = 0;
@@ -2199,7 +2225,7 @@ static void child_rekey_response(struct ike *ike, struct ike_sa *sa,
 	return;
 retry:
 	free(c);
-	rekey_retry_later(ike, old);
+	rekey_retry_later(ike, sa, old);
 }
 
 /* The CHILD_SA a REKEY_SA notify names (by the peer's inbound SPI). */
@@ -2270,7 +2296,7 @@ static void create_child_recv(struct ike *ike, struct ike_sa *sa,
 	if (refuse)
 		goto refused;
 	/* Our own rekey of it is under way, or it is on its way out. */
-	if (old && ((sa->req_kind == IKE_REQ_REKEY_CHILD ||
+	if (old && ((sa->req_kind == IKE_REQ_CREATE_CHILD ||
 		     sa->req_kind == IKE_REQ_DELETE_CHILD) &&
 		    sa->target == old)) {
 		refuse = IKE_N_TEMPORARY_FAILURE;
@@ -2378,15 +2404,24 @@ static void child_timers(struct ike *ike, struct ike_sa *sa)
 		    (ike->env.child_expiring &&
 		     ike->env.child_expiring(ike->env.arg, sa, c))) {
 			if (child_rekey_send(ike, sa, c))
-				rekey_retry_later(ike, c);
+				rekey_retry_later(ike, sa, c);
 			return;
 		}
 	}
+	/* A connection that keeps itself up wants its CHILD_SA back. */
+	if (!sa->children && sa->conn.start != CONN_START_WAIT &&
+	    !sa->replaced_ms && now >= sa->child_retry_ms &&
+	    child_rekey_send(ike, sa, NULL))
+		rekey_retry_later(ike, sa, NULL);
 }
 
 static uint64_t child_next_due(const struct ike_sa *sa)
 {
 	uint64_t due = UINT64_MAX;
+
+	if (!sa->children && sa->conn.start != CONN_START_WAIT &&
+	    !sa->replaced_ms)
+		due = sa->child_retry_ms;
 
 	for (const struct ike_child *c = sa->children; c; c = c->next) {
 		uint64_t d = c->replaced_ms ?
@@ -2730,7 +2765,7 @@ static void response_recv(struct ike *ike, struct ike_sa *sa, uint8_t *buf,
 	case IKE_REQ_DELETE_IKE:
 		sa_kill(ike, sa, "deleted");
 		break;
-	case IKE_REQ_REKEY_CHILD:
+	case IKE_REQ_CREATE_CHILD:
 		child_rekey_response(ike, sa, &in);
 		break;
 	case IKE_REQ_DELETE_CHILD:

@@ -49,7 +49,7 @@ enum ike_req_kind {
 	IKE_REQ_AUTH,
 	IKE_REQ_DPD,
 	IKE_REQ_DELETE_IKE,
-	IKE_REQ_REKEY_CHILD,		/* CREATE_CHILD_SA with REKEY_SA */
+	IKE_REQ_CREATE_CHILD,		/* CREATE_CHILD_SA: new or rekeyed */
 	IKE_REQ_DELETE_CHILD,
 	IKE_REQ_REKEY_IKE,		/* CREATE_CHILD_SA for a new IKE SA */
 };
@@ -135,6 +135,7 @@ struct ike_sa {
 	uint16_t rekey_group;		/* the group the peer asked for */
 	struct ike_sa *successor;	/* our IKE SA rekey's new SA */
 	uint64_t replaced_ms;		/* rekeyed: the successor is up */
+	uint64_t child_retry_ms;	/* no CHILD_SA: when to ask again */
 	char peer_id[CONN_ID_MAX];	/* as authenticated, for listings */
 
 	uint64_t created_ms, established_ms, last_in_ms;
