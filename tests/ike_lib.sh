@@ -88,7 +88,8 @@ capture_stop() {
 }
 
 # A CA in $WORK/NAME.pem and .key, and certificates it signs (KIND is
-# rsa, ecdsa or ed25519; SAN the domain name they carry), made by openssl.
+# rsa, rsa4096, ecdsa or ed25519; SAN the domain name they carry), made
+# by openssl.
 pki_ca() {	# NAME
 	(umask 077; openssl req -x509 -newkey ec \
 		-pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
@@ -100,6 +101,7 @@ pki_cert() {	# NAME KIND CA SAN
 	local new
 	case $2 in
 	rsa) new="-newkey rsa:2048" ;;
+	rsa4096) new="-newkey rsa:4096" ;;
 	ecdsa) new="-newkey ec -pkeyopt ec_paramgen_curve:P-256" ;;
 	ed25519) new="-newkey ed25519" ;;
 	esac

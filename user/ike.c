@@ -700,6 +700,10 @@ static struct json_object *sa_json(const struct ike_sa *sa, uint64_t now)
 		(int64_t)sa->child_rekeys));
 	json_object_object_add(o, "ike_rekeys", json_object_new_int64(
 		(int64_t)sa->ike_rekeys));
+	json_object_object_add(o, "fragments_in", json_object_new_int64(
+		(int64_t)sa->frags_in));
+	json_object_object_add(o, "fragments_out", json_object_new_int64(
+		(int64_t)sa->frags_out));
 	kids = json_object_new_array();
 	for (const struct ike_child *c = sa->children; c; c = c->next)
 		json_object_array_add(kids, child_json(c));

@@ -327,6 +327,16 @@ static void child_free(struct ike *ike, struct ike_sa *sa, struct ike_child *c)
 	free(c);
 }
 
+static void reasm_reset(struct ike_reasm *r)
+{
+	for (int i = 0; i < IKE_FRAGS_MAX; i++) {
+		if (r->part[i])
+			OPENSSL_clear_free(r->part[i], r->part_len[i]);
+		r->part[i] = NULL;
+	}
+	r->total = r->got = 0;
+}
+
 static void sa_free(struct ike *ike, struct ike_sa *sa)
 {
 	struct ike_child *c, *next;
@@ -338,6 +348,8 @@ static void sa_free(struct ike *ike, struct ike_sa *sa)
 	free(sa->pending);
 	ike_ke_free(sa->ke);
 	ike_ke_free(sa->cke);
+	reasm_reset(&sa->reasm);
+	free(sa->reasm.whole);
 	ike_sk_free(sa->sk_in);
 	ike_sk_free(sa->sk_out);
 	ike_cred_free(sa->cred);
@@ -431,14 +443,35 @@ static int child_spi_new(struct ike *ike, uint32_t *spi)
 
 /* ---- Sending ---- */
 
-static int send_raw(struct ike *ike, struct ike_sa *sa, const uint8_t *msg,
+enum { TRAIN_HDR = 2 };		/* a datagram's length before it */
+
+static int sk_wrap_one(struct ike_sa *sa, uint8_t exch, bool response,
+		       uint32_t msg_id, struct ike_buf *inner, uint8_t *out,
+		       size_t cap, size_t *len);
+
+/*
+ * What we send goes as a train: each datagram after its length (2 bytes),
+ * so that a message in fragments (RFC 7383) is sent, and sent again, as a
+ * whole.
+ */
+static int send_raw(struct ike *ike, struct ike_sa *sa, const uint8_t *train,
 		    size_t len)
 {
-	int ret = ike_sock_send(ike->env.sock, &sa->dg, msg, len);
+	int ret = 0;
 
-	if (ret)
-		log_ratelimited(&peer_log, LOG_LVL_WARN, "IKE %s: send: %s",
-				sa_name(sa), strerror(-ret));
+	for (size_t off = 0; off + TRAIN_HDR <= len;) {
+		size_t n = get_be16(train + off);
+
+		if (off + TRAIN_HDR + n > len)
+			break;
+		ret = ike_sock_send(ike->env.sock, &sa->dg,
+				    train + off + TRAIN_HDR, n);
+		if (ret)
+			log_ratelimited(&peer_log, LOG_LVL_WARN,
+					"IKE %s: send: %s", sa_name(sa),
+					strerror(-ret));
+		off += TRAIN_HDR + n;
+	}
 	sa->msgs_out++;
 	return ret;
 }
@@ -478,12 +511,100 @@ static void hdr_fill(const struct ike_sa *sa, struct ike_hdr *h, uint8_t exch,
 }
 
 /*
- * Wraps the payload chain in inner into an SK payload and seals it into
- * out; *len gets the message's length.
+ * One Encrypted Fragment (RFC 7383 section 2.5): number of total, holding
+ * plain_len bytes of the inner payloads, sealed like SK on its own.
+ */
+static int skf_seal(struct ike_sa *sa, const struct ike_hdr *h, uint8_t first,
+		    uint16_t number, uint16_t total, const uint8_t *plain,
+		    size_t plain_len, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t iv = ike_sk_plain_off(sa->sk_out, 0, 0);
+	uint8_t body[IKE_FRAG_MSG + 64];
+	struct ike_skf f = { .number = number, .total = total };
+	struct ike_buf b;
+	int ret;
+
+	f.len = (uint16_t)(iv + plain_len + ike_sk_overhead(sa->sk_out));
+	if (f.len > sizeof(body))
+		return -EMSGSIZE;
+	memset(body, 0, f.len);
+	memcpy(body + iv, plain, plain_len);
+	f.data = body;
+	ike_buf_init(&b, out, cap);
+	ike_put_hdr(&b, h);
+	ike_put_skf(&b, number == 1 ? first : IKE_PL_NONE, &f);
+	ret = ike_buf_finish(&b);
+	OPENSSL_cleanse(body, f.len);
+	if (ret)
+		return ret;
+	return ike_sk_seal(sa->sk_out, out, cap, IKE_HDR_LEN, IKE_SKF_HDR_LEN,
+			   plain_len, len);
+}
+
+/* The message in fragments, each one record of the train in out. */
+static int sk_wrap_fragments(struct ike_sa *sa, const struct ike_hdr *h,
+			     const struct ike_buf *inner, uint8_t *out,
+			     size_t cap, size_t *len)
+{
+	size_t chunk = IKE_FRAG_MSG - IKE_HDR_LEN - IKE_SKF_HDR_LEN -
+		       ike_sk_plain_off(sa->sk_out, 0, 0) -
+		       ike_sk_overhead(sa->sk_out);
+	size_t total = (inner->len + chunk - 1) / chunk, off = 0;
+	int ret;
+
+	if (total > IKE_FRAGS_MAX)
+		return -EMSGSIZE;
+	for (size_t i = 0; i < total; i++) {
+		size_t n = inner->len - i * chunk < chunk ?
+				   inner->len - i * chunk : chunk, flen;
+
+		if (off + TRAIN_HDR > cap)
+			return -ENOSPC;
+		ret = skf_seal(sa, h, inner->first, (uint16_t)(i + 1),
+			       (uint16_t)total, inner->data + i * chunk, n,
+			       out + off + TRAIN_HDR, cap - off - TRAIN_HDR,
+			       &flen);
+		if (ret)
+			return ret;
+		put_be16(out + off, (uint16_t)flen);
+		off += TRAIN_HDR + flen;
+	}
+	sa->frags_out += total;
+	*len = off;
+	return 0;
+}
+
+/*
+ * Wraps the payload chain in inner into an SK payload, sealed, as the
+ * train in out (*len its length): one message, or its fragments when the
+ * peer takes them and the message would not fit IKE_FRAG_MSG.
  */
 static int sk_wrap(struct ike_sa *sa, uint8_t exch, bool response,
 		   uint32_t msg_id, struct ike_buf *inner, uint8_t *out,
 		   size_t cap, size_t *len)
+{
+	int ret;
+
+	if (cap < TRAIN_HDR)
+		return -ENOSPC;
+	ret = sk_wrap_one(sa, exch, response, msg_id, inner, out + TRAIN_HDR,
+			  cap - TRAIN_HDR, len);
+	if (ret == 0 && sa->frag_ok && *len > IKE_FRAG_MSG) {
+		struct ike_hdr h;
+
+		hdr_fill(sa, &h, exch, response, msg_id);
+		return sk_wrap_fragments(sa, &h, inner, out, cap, len);
+	}
+	if (ret)
+		return ret;
+	put_be16(out, (uint16_t)*len);
+	*len += TRAIN_HDR;
+	return 0;
+}
+
+static int sk_wrap_one(struct ike_sa *sa, uint8_t exch, bool response,
+		       uint32_t msg_id, struct ike_buf *inner, uint8_t *out,
+		       size_t cap, size_t *len)
 {
 	uint8_t body[IKE_MSG_MAX];
 	size_t iv = ike_sk_plain_off(sa->sk_out, 0, 0);
@@ -561,8 +682,9 @@ static void put_certreq(struct ike_sa *sa, struct ike_buf *b)
 }
 
 /*
- * IKE_SA_INIT also says that we take RFC 7427 signatures, with SHA-2 and
- * Ed25519's own hashing; a pubkey responder asks for a certificate.
+ * IKE_SA_INIT also says that we take fragments (RFC 7383) and RFC 7427
+ * signatures, with SHA-2 and Ed25519's own hashing; a pubkey responder
+ * asks for a certificate.
  */
 static void put_init_auth_notifies(struct ike *ike, struct ike_sa *sa,
 				   struct ike_buf *b)
@@ -570,11 +692,27 @@ static void put_init_auth_notifies(struct ike *ike, struct ike_sa *sa,
 	static const uint8_t hashes[] = { 0, 2, 0, 3, 0, 4, 0, 5 };
 	struct ike_notify n = { .type = IKE_N_SIGNATURE_HASH_ALGORITHMS,
 				.data = hashes, .len = sizeof(hashes) };
+	struct ike_notify frag = {
+		.type = IKE_N_IKEV2_FRAGMENTATION_SUPPORTED };
 
 	(void)ike;
+	ike_put_notify(b, &frag);
 	ike_put_notify(b, &n);
 	if (!sa->initiator && sa->conn.auth == CONN_AUTH_PUBKEY)
 		put_certreq(sa, b);
+}
+
+/* Whether a message carries a notify of this type. */
+static bool has_notify(const struct ike_msg *m, uint16_t type)
+{
+	const struct ike_payload *p = NULL;
+	struct ike_notify n;
+	struct ike_err err;
+
+	while ((p = ike_msg_find(m, IKE_PL_N, p)))
+		if (!ike_decode_notify(p, &n, &err) && n.type == type)
+			return true;
+	return false;
 }
 
 /* ---- NAT detection (RFC 7296 section 2.23) ---- */
@@ -1021,7 +1159,7 @@ static int init_request_send(struct ike *ike, struct ike_sa *sa)
 		return ret;
 
 	hdr_fill(sa, &h, IKE_SA_INIT, false, 0);
-	ike_buf_init(&b, out, sizeof(out));
+	ike_buf_init(&b, out + TRAIN_HDR, sizeof(out) - TRAIN_HDR);
 	ike_put_hdr(&b, &h);
 	if (sa->cookie_len) {
 		struct ike_notify n = { .type = IKE_N_COOKIE,
@@ -1038,9 +1176,11 @@ static int init_request_send(struct ike *ike, struct ike_sa *sa)
 	ret = ike_buf_finish(&b);
 	if (ret)
 		return ret;
-	replace_bytes(&sa->init_req, &sa->init_req_len, out, b.len);
+	replace_bytes(&sa->init_req, &sa->init_req_len, out + TRAIN_HDR,
+		      b.len);
+	put_be16(out, (uint16_t)b.len);
 	sa->state = IKE_SA_CONNECTING;
-	return send_request(ike, sa, IKE_REQ_INIT, out, b.len);
+	return send_request(ike, sa, IKE_REQ_INIT, out, TRAIN_HDR + b.len);
 }
 
 /* The peer's address for a connection: the configured one, port 500. */
@@ -1156,6 +1296,36 @@ static bool cookie_ok(struct ike *ike, const struct conn_conf *conn,
 	return false;
 }
 
+/*
+ * Under load, one address may hold only a few half-open IKE SAs.  Cookies
+ * stop forged sources, not a peer that reads its answers: echoing every
+ * cookie, that one would fill the table up to IKE_SAS_MAX and keep every
+ * other peer out until the half-open timeout.
+ */
+enum { HALF_OPEN_PER_ADDR = 5 };
+
+static bool half_open_addr_full(const struct ike *ike,
+				const struct conn_conf *conn,
+				const union ike_sockaddr *remote)
+{
+	union ike_sockaddr a = *remote, b;
+	unsigned int n = 0;
+
+	if (ike->n_half_open < conn->cookie_threshold)
+		return false;
+	ike_sockaddr_set_port(&a, 0);
+	for (const struct ike_sa *sa = ike->sas; sa; sa = sa->next) {
+		if (sa->initiator || sa->state == IKE_SA_ESTABLISHED ||
+		    sa->state == IKE_SA_DELETING || sa->state == IKE_SA_DEAD)
+			continue;
+		b = sa->dg.remote;
+		ike_sockaddr_set_port(&b, 0);
+		if (ike_sockaddr_equal(&a, &b) && ++n >= HALF_OPEN_PER_ADDR)
+			return true;
+	}
+	return false;
+}
+
 static bool addr_is(const union ike_sockaddr *a, uint8_t family,
 		    const struct xdpsec_addr *x)
 {
@@ -1229,7 +1399,7 @@ static int init_response_send(struct ike *ike, struct ike_sa *sa,
 		return ret;
 
 	hdr_fill(sa, &h, IKE_SA_INIT, true, 0);
-	ike_buf_init(&b, out, sizeof(out));
+	ike_buf_init(&b, out + TRAIN_HDR, sizeof(out) - TRAIN_HDR);
 	ike_put_hdr(&b, &h);
 	ike_put_sa(&b, &prop, 1);
 	put_ke_payload(&b, sa->xf.group, pub);
@@ -1239,8 +1409,10 @@ static int init_response_send(struct ike *ike, struct ike_sa *sa,
 	ret = ike_buf_finish(&b);
 	if (ret)
 		return ret;
-	replace_bytes(&sa->init_resp, &sa->init_resp_len, out, b.len);
-	return send_response(ike, sa, out, b.len);
+	replace_bytes(&sa->init_resp, &sa->init_resp_len, out + TRAIN_HDR,
+		      b.len);
+	put_be16(out, (uint16_t)b.len);
+	return send_response(ike, sa, out, TRAIN_HDR + b.len);
 }
 
 /* Responder: a new IKE_SA_INIT request. */
@@ -1269,6 +1441,11 @@ static void init_request_recv(struct ike *ike, const uint8_t *buf, size_t len,
 	}
 	if (!cookie_ok(ike, conn, m, &ip.nonce, dg))
 		return;
+	if (half_open_addr_full(ike, conn, &dg->remote)) {
+		peer_warn("IKE %s: too many half-open IKE SAs from one address",
+			  conn->name);
+		return;
+	}
 	chosen = prop_choose(&ip.sa, conn->ike, conn->n_ike, IKE_PROTO_IKE,
 			     true, &xf);
 	if (!chosen) {
@@ -1301,6 +1478,7 @@ static void init_request_recv(struct ike *ike, const uint8_t *buf, size_t len,
 	}
 	replace_bytes(&sa->init_req, &sa->init_req_len, buf, len);
 	nat_detect(sa, m);
+	sa->frag_ok = has_notify(m, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED);
 	if (sa_keys_make(sa, ip.ke.data, ip.ke.len, NULL)) {
 		peer_warn("IKE %s: bad KE value", conn->name);
 		init_respond_notify(ike, m, dg, IKE_N_INVALID_SYNTAX, NULL, 0);
@@ -1387,6 +1565,7 @@ static void init_response_recv(struct ike *ike, struct ike_sa *sa,
 	memcpy(sa->nr, ip.nonce.data, ip.nonce.len);
 	replace_bytes(&sa->init_resp, &sa->init_resp_len, buf, len);
 	nat_detect(sa, m);
+	sa->frag_ok = has_notify(m, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED);
 	if (sa_keys_make(sa, ip.ke.data, ip.ke.len, NULL)) {
 		sa_kill(ike, sa, "bad KE value from the responder");
 		return;
@@ -1636,18 +1815,6 @@ static int auth_verify(struct ike_sa *sa, const struct ike_msg *in,
 	if (!ret)
 		id_text(&id, sa->peer_id, sizeof(sa->peer_id));
 	return ret;
-}
-
-static bool has_notify(const struct ike_msg *m, uint16_t type)
-{
-	const struct ike_payload *p = NULL;
-	struct ike_notify n;
-	struct ike_err err;
-
-	while ((p = ike_msg_find(m, IKE_PL_N, p)))
-		if (!ike_decode_notify(p, &n, &err) && n.type == type)
-			return true;
-	return false;
 }
 
 /* The first error notify of a message, or 0. */
@@ -2669,16 +2836,93 @@ static bool proposes_ike_sa(const struct ike_msg *in)
 
 /* ---- Dispatch ---- */
 
-/* Decrypts the SK payload of m (parsed from buf) into in. */
+/*
+ * An Encrypted Fragment: decrypted on its own, kept, and once the last
+ * is in, the message put together and parsed into in.  Returns 0,
+ * -EAGAIN (kept; more to come, or a copy) or -EBADMSG.
+ */
+static int skf_open(struct ike_sa *sa, uint8_t *buf, size_t len,
+		    const struct ike_msg *m, const struct ike_payload *p,
+		    struct ike_msg *in)
+{
+	struct ike_reasm *r = &sa->reasm;
+	bool response = m->hdr.flags & IKE_FLAG_R;
+	size_t plain_len, off, whole_len = 0;
+	struct ike_err err;
+	struct ike_skf f;
+	uint8_t *plain;
+
+	if (!sa->frag_ok || ike_decode_skf(p, &f, &err) || !f.number ||
+	    f.number > f.total || f.total > IKE_FRAGS_MAX)
+		return -EBADMSG;
+	off = (size_t)(p->body - buf) - IKE_PAYLOAD_HDR_LEN;
+	if (ike_sk_open(sa->sk_in, buf, len, off, IKE_SKF_HDR_LEN, &plain,
+			&plain_len))
+		return -EBADMSG;
+	if (r->got && (r->msg_id != m->hdr.msg_id || r->response != response ||
+		       r->total != f.total))
+		reasm_reset(r);
+	r->msg_id = m->hdr.msg_id;
+	r->response = response;
+	r->total = f.total;
+	if (r->part[f.number - 1])
+		return -EAGAIN;
+	r->part[f.number - 1] = dup_bytes(plain, plain_len);
+	if (!r->part[f.number - 1])
+		return -EAGAIN;
+	r->part_len[f.number - 1] = plain_len;
+	if (f.number == 1)
+		r->first = p->next;
+	if (++r->got < r->total)
+		return -EAGAIN;
+
+	for (int i = 0; i < r->total; i++)
+		whole_len += r->part_len[i];
+	free(r->whole);
+	r->whole = malloc(whole_len ? whole_len : 1);
+	if (!r->whole) {
+		reasm_reset(r);
+		return -EBADMSG;
+	}
+	for (int i = 0, at = 0; i < r->total; i++) {
+		memcpy(r->whole + at, r->part[i], r->part_len[i]);
+		at += (int)r->part_len[i];
+	}
+	sa->frags_in += r->total;
+	reasm_reset(r);
+	return ike_msg_parse_inner(in, r->first, r->whole, whole_len, &err) ?
+		       -EBADMSG : 0;
+}
+
+/* Whether m is a fragment other than the first (retransmits answer one). */
+static bool later_fragment(const struct ike_msg *m)
+{
+	const struct ike_payload *p = ike_msg_find(m, IKE_PL_SKF, NULL);
+	struct ike_skf f;
+	struct ike_err err;
+
+	return p && !ike_decode_skf(p, &f, &err) && f.number != 1;
+}
+
+/*
+ * Decrypts the SK payload of m (parsed from buf) into in, or takes an
+ * Encrypted Fragment.  Returns 0, -EAGAIN (a fragment, more to come) or
+ * -EBADMSG.
+ */
 static int sk_open(struct ike_sa *sa, uint8_t *buf, size_t len,
 		   const struct ike_msg *m, struct ike_msg *in)
 {
 	const struct ike_payload *sk = ike_msg_find(m, IKE_PL_SK, NULL);
+	const struct ike_payload *skf = ike_msg_find(m, IKE_PL_SKF, NULL);
 	struct ike_err err;
 	uint8_t *plain;
 	size_t plain_len, off;
 
-	if (!sk || !sa->sk_in)
+	if (!sa->sk_in)
+		return -EBADMSG;
+	if (!sk && skf)
+		return skf_open(sa, buf, len, m, skf, in);
+	if (!sk)
 		return -EBADMSG;
 	off = (size_t)(sk->body - buf) - IKE_PAYLOAD_HDR_LEN;
 	if (ike_sk_open(sa->sk_in, buf, len, off, IKE_PAYLOAD_HDR_LEN, &plain,
@@ -2707,15 +2951,22 @@ static void request_recv(struct ike *ike, struct ike_sa *sa, uint8_t *buf,
 	uint32_t id = m->hdr.msg_id;
 	struct ike_msg in;
 
+	int ret;
+
 	if (id + 1 == sa->peer_req_id && sa->resp) {
-		send_raw(ike, sa, sa->resp, sa->resp_len);
-		return;	/* a retransmission: the same answer */
+		/* A retransmission: the same answer, once per message. */
+		if (!later_fragment(m))
+			send_raw(ike, sa, sa->resp, sa->resp_len);
+		return;
 	}
 	if (id != sa->peer_req_id) {
 		ike->dropped++;
 		return;
 	}
-	if (sk_open(sa, buf, len, m, &in)) {
+	ret = sk_open(sa, buf, len, m, &in);
+	if (ret == -EAGAIN)
+		return;
+	if (ret) {
 		ike->dropped++;	/* RFC 7296 2.21.2: drop, say nothing */
 		return;
 	}
@@ -2748,9 +2999,13 @@ static void response_recv(struct ike *ike, struct ike_sa *sa, uint8_t *buf,
 {
 	enum ike_req_kind kind = sa->req_kind;
 	struct ike_msg in;
+	int ret = -EBADMSG;
 
-	if (kind == IKE_REQ_NONE || m->hdr.msg_id != sa->next_req_id ||
-	    sk_open(sa, buf, len, m, &in)) {
+	if (kind != IKE_REQ_NONE && m->hdr.msg_id == sa->next_req_id)
+		ret = sk_open(sa, buf, len, m, &in);
+	if (ret == -EAGAIN)
+		return;
+	if (ret) {
 		ike->dropped++;
 		return;
 	}

@@ -30,6 +30,9 @@ enum ike_sa_limits {
 	IKE_RETRANSMIT_MS = 1000,	/* the first wait; doubles each time */
 	IKE_HALF_OPEN_TIMEOUT_MS = 30000,
 	IKE_REKEY_RETRY_MS = 10000,	/* after a refused or failed rekey */
+	IKE_FRAG_MSG = 1200,		/* larger messages go in fragments */
+	IKE_FRAGS_MAX = 32,		/* fragments of one message */
+	IKE_SKF_HDR_LEN = 8,		/* SKF payload header */
 	IKE_REKEY_DELETE_MS = 30000,	/* replaced CHILD_SA not deleted */
 	IKE_SAS_MAX = 10000,		/* IKE SAs of all kinds, as a bound */
 };
@@ -76,6 +79,17 @@ struct ike_child_keys {
 	size_t len;			/* of each */
 };
 
+/* A fragmented message being put together (RFC 7383 section 2.6). */
+struct ike_reasm {
+	uint32_t msg_id;
+	bool response;
+	uint8_t first;			/* the first inner payload's type */
+	uint16_t total, got;
+	uint8_t *part[IKE_FRAGS_MAX];	/* decrypted, by number - 1 */
+	size_t part_len[IKE_FRAGS_MAX];
+	uint8_t *whole;			/* the last message put together */
+};
+
 struct ike_sa;
 
 /* What the IKE code needs from its surroundings. */
@@ -116,6 +130,8 @@ struct ike_sa {
 	size_t init_req_len, init_resp_len;
 	uint8_t cookie[64];
 	size_t cookie_len;
+	bool frag_ok;			/* both sent FRAGMENTATION_SUPPORTED */
+	struct ike_reasm reasm;
 
 	uint32_t next_req_id;		/* our next request's message ID */
 	uint32_t peer_req_id;		/* the peer's next request's */
@@ -142,6 +158,7 @@ struct ike_sa {
 	uint64_t rekey_due_ms, dpd_due_ms;
 	uint64_t msgs_in, msgs_out, retransmits;
 	uint64_t child_rekeys;
+	uint64_t frags_in, frags_out;
 	uint64_t ike_rekeys;		/* of the SAs this one replaced, too */
 };
 

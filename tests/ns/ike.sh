@@ -192,7 +192,45 @@ pki_up() {
 	pki_cert gw1-rsa rsa ca gw1.example.net &&
 	pki_cert gw2-ecdsa ecdsa ca gw2.example.net &&
 	pki_cert gw2-ed ed25519 ca gw2.example.net &&
-	pki_cert gw2-rogue ecdsa rogue-ca gw2.example.net
+	pki_cert gw2-rogue ecdsa rogue-ca gw2.example.net &&
+	pki_cert gw1-big rsa4096 ca gw1.example.net &&
+	pki_cert gw2-big rsa4096 ca gw2.example.net
+}
+
+# With RSA-4096 certificates IKE_AUTH outgrows one datagram of 1200
+# bytes: both sides must send it in fragments (RFC 7383), and the wire
+# must carry no IP fragments.
+fragments() {
+	local tag="certificates in fragments" pcap=$WORK/frag.pcap n_ipfrag
+	conf gw1 198.51.100.1 198.51.100.2 initiate pubkey "cert = $WORK/gw1-big.pem
+	key = $WORK/gw1-big.key
+	ca = $WORK/ca.pem"
+	conf gw2 198.51.100.2 198.51.100.1 wait pubkey "cert = $WORK/gw2-big.pem
+	key = $WORK/gw2-big.key
+	ca = $WORK/ca.pem"
+	capture_start "$pcap"
+	if ! start gw2 || ! start gw1; then
+		capture_stop
+		fail "[$tag] daemons start"
+		stop_all
+		return
+	fi
+	check "[$tag] IKE SA and CHILD_SA established on both sides" \
+		wait_for 50 established
+	capture_stop
+	n_ipfrag=$(tcpdump -r "$pcap" -nn '(ip[6:2] & 0x3fff != 0) or ip6[6] = 44' \
+		2>/dev/null | wc -l)
+	echo "    fragments: gw1 sent $(ike_field gw1 fragments_out), got" \
+		"$(ike_field gw1 fragments_in); gw2 sent $(ike_field gw2 fragments_out)," \
+		"got $(ike_field gw2 fragments_in); IP fragments on the wire: $n_ipfrag"
+	check "[$tag] both sides sent and took IKE fragments" eval \
+		'[ "$(ike_field gw1 fragments_out)" -ge 2 ] &&
+		 [ "$(ike_field gw2 fragments_in)" -ge 2 ] &&
+		 [ "$(ike_field gw2 fragments_out)" -ge 2 ] &&
+		 [ "$(ike_field gw1 fragments_in)" -ge 2 ]'
+	check "[$tag] no IP fragments on the wire" [ "$n_ipfrag" -eq 0 ]
+	check "[$tag] ping h1 -> h2" wait_for 25 ping_ok 203.0.113.10
+	stop_all
 }
 
 # Certificate authentication between the two: GW1 and GW2 name the
@@ -256,6 +294,7 @@ wrong_psk() {
 
 topo_up
 [ -n "$IKE_ONLY_ENCAP" ] && { run "ipv4, UDP-encapsulated" 4 yes; summary; exit; }
+[ -n "$IKE_ONLY_FRAG" ] && { pki_up; fragments; summary; exit; }
 [ -n "$IKE_ONLY_CERTS" ] && { pki_up; certs "certificates: RSA-PSS and ECDSA" gw1-rsa gw2-ecdsa pss up; certs "certificates: RSA PKCS#1 and Ed25519" gw1-rsa gw2-ed pkcs1 up; ID1="C=CH, O=xdpsec test, CN=gw1.example.net" certs "certificates: a distinguished name as identity" gw1-rsa gw2-ecdsa pss up; certs "certificates: a peer from another CA" gw1-rsa gw2-rogue pss "unable to get local issuer certificate"; ID2=gw9.example.net certs "certificates: an identity the certificate does not name" gw1-rsa gw2-ecdsa pss "does not name the identity"; summary; exit; }
 [ -n "$IKE_ONLY_REKEY" ] && { rekey "rekey on time, PFS" time; rekey "rekey on packets, by the responder" packets; summary; exit; }
 run "ipv4" 4 auto
@@ -274,6 +313,7 @@ if pki_up; then
 		"unable to get local issuer certificate"
 	ID2=gw9.example.net certs "certificates: an identity the certificate does not name" \
 		gw1-rsa gw2-ecdsa pss "does not name the identity"
+	fragments
 else
 	fail "certificates made with openssl"
 fi
