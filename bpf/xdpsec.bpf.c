@@ -190,6 +190,17 @@ struct {
 	__type(value, struct xdpsec_config);
 } config SEC(".maps");
 
+/*
+ * Packets that met a TRAP policy, by policy id modulo the size: the
+ * daemon starts the policy's IKE connection when its count grows.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPSEC_MAX_POLICIES);
+	__type(key, __u32);
+	__type(value, __u64);
+} acquire SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XDPSEC_CNT_MAX);
@@ -654,6 +665,15 @@ static __always_inline int sel_match(const struct xdpsec_sel *sel,
 	       pi->dport >= sel->dport_lo && pi->dport <= sel->dport_hi;
 }
 
+static __always_inline void acquire_note(__u32 id)
+{
+	__u32 key = id % XDPSEC_MAX_POLICIES;
+	__u64 *n = bpf_map_lookup_elem(&acquire, &key);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
 static __always_inline enum xdpsec_counter
 policy_apply(const struct xdpsec_policy *pol, const struct pkt_info *pi,
 	     struct xdpsec_meta *meta)
@@ -666,6 +686,9 @@ policy_apply(const struct xdpsec_policy *pol, const struct pkt_info *pi,
 		return XDPSEC_CNT_PASS_BYPASS;
 	case XDPSEC_ACT_PROTECT:
 		break;
+	case XDPSEC_ACT_TRAP:
+		acquire_note(pol->id);
+		return XDPSEC_CNT_DROP_TRAP;
 	default:
 		return XDPSEC_CNT_DROP_POLICY;
 	}

@@ -52,6 +52,11 @@ enum xdpsec_action {
 	XDPSEC_ACT_DISCARD = 0,
 	XDPSEC_ACT_BYPASS = 1,
 	XDPSEC_ACT_PROTECT = 2,
+	/*
+	 * Discard, and count the packet in "acquire" under the policy's id,
+	 * so that IKE starts the connection (start = trap).
+	 */
+	XDPSEC_ACT_TRAP = 3,
 };
 
 enum xdpsec_dir {
@@ -302,7 +307,8 @@ struct xdpsec_meta {
 	C(ICMP_SENT, "icmp_sent")					\
 	C(FRAGMENTED, "fragmented")					\
 	C(DROP_NO_CRYPTO, "drop_no_crypto")				\
-	C(LOCAL_DELIVERED, "local_delivered")
+	C(LOCAL_DELIVERED, "local_delivered")				\
+	C(DROP_TRAP, "drop_trap")
 
 #define XDPSEC_COUNTER_ENUM(name, str) XDPSEC_CNT_##name,
 enum xdpsec_counter {

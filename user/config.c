@@ -516,6 +516,9 @@ int config_parse_action(const char *s, uint8_t *action)
 
 const char *config_action_name(uint8_t action)
 {
+	/* Only IKE makes trap policies: not a name the file may use. */
+	if (action == XDPSEC_ACT_TRAP)
+		return "trap";
 	return name_of(action_names, NAMES_LEN(action_names), action);
 }
 

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
@@ -11,6 +13,7 @@
 #include "daemon.h"
 #include "ike.h"
 #include "ike_sa.h"
+#include "skel.h"
 #include "log.h"
 #include "nexthop.h"
 
@@ -22,11 +25,20 @@ enum {
 	CHILD_POLICIES_MAX = 32,	/* policy pairs of one CHILD_SA */
 };
 
+/* A start = trap connection's outbound hold policies, and their hits. */
+struct conn_trap {
+	uint32_t ids[CHILD_POLICIES_MAX];
+	unsigned int n;
+	uint64_t seen;			/* packets they had trapped */
+};
+
 struct ike_daemon {
 	struct ike ike;
 	struct ike_sock sock;
 	uint64_t *retry_ms;		/* per connection: next start attempt */
 	size_t n_retry;
+	struct conn_trap *traps;	/* per connection at start */
+	size_t n_traps;
 };
 
 /* What a CHILD_SA installed: its two SAs and its policies, by name. */
@@ -412,12 +424,14 @@ static bool child_expiring(void *arg, const struct ike_sa *sa,
  * dropped, never sent in clear: a discard policy per selector pair, one
  * step below where the CHILD_SA's protect policies will sit.
  */
-static void conn_hold(struct daemon *d, const struct conn_conf *conn)
+static void conn_hold(struct daemon *d, const struct conn_conf *conn,
+		      struct conn_trap *trap)
 {
 	struct ike_child c = { 0 };
 	struct xdpsec_sel sels[CHILD_POLICIES_MAX];
 	char err[CONFIG_ERR_MAX];
 	size_t n;
+	int id;
 
 	ike_conn_ts(conn, &c.ts_local, &c.ts_remote);
 	n = child_sels(&c, sels, CHILD_POLICIES_MAX);
@@ -434,11 +448,15 @@ static void conn_hold(struct daemon *d, const struct conn_conf *conn)
 			else
 				sel_reverse(&sels[i], &p.pol.sel);
 			p.pol.dir = dir ? XDPSEC_DIR_OUT : XDPSEC_DIR_IN;
-			p.pol.action = XDPSEC_ACT_DISCARD;
+			p.pol.action = dir && trap ? XDPSEC_ACT_TRAP :
+						     XDPSEC_ACT_DISCARD;
 			p.pol.priority = config_policy_priority(&p) + 1;
-			if (spd_add(&d->spd, &d->sad, &p, false, err,
-				    sizeof(err)) < 0)
+			id = spd_add(&d->spd, &d->sad, &p, false, err,
+				     sizeof(err));
+			if (id < 0)
 				log_warn("IKE %s: %s", conn->name, err);
+			else if (dir && trap && trap->n < CHILD_POLICIES_MAX)
+				trap->ids[trap->n++] = (uint32_t)id;
 		}
 	}
 }
@@ -477,8 +495,13 @@ int ike_daemon_start(struct daemon *d)
 		return ret;
 	}
 	d->ike = id;
+	id->traps = calloc(d->cfg.n_conns, sizeof(*id->traps));
+	id->n_traps = id->traps ? d->cfg.n_conns : 0;
 	for (size_t i = 0; i < d->cfg.n_conns; i++)
-		conn_hold(d, &d->cfg.conns[i]);
+		conn_hold(d, &d->cfg.conns[i],
+			  i < id->n_traps &&
+					  d->cfg.conns[i].start == CONN_START_TRAP ?
+				  &id->traps[i] : NULL);
 	daemon_host_routes(d);
 	log_info("IKE: %zu connections, ports %u and %u", d->cfg.n_conns,
 		 id->sock.port, id->sock.natt_port);
@@ -494,6 +517,7 @@ void ike_daemon_stop(struct daemon *d)
 	ike_fini(&id->ike);
 	ike_sock_close(&id->sock);
 	free(id->retry_ms);
+	free(id->traps);
 	free(id);
 	d->ike = NULL;
 }
@@ -589,6 +613,38 @@ void ike_daemon_input(struct daemon *d, const struct pollfd *pfd, int n)
 		children_follow(d, sa);
 }
 
+/* What a trap connection's hold policies have caught so far. */
+static uint64_t trap_hits(struct daemon *d, const struct conn_trap *t)
+{
+	int fd = bpf_map__fd(d->skel->maps.acquire);
+	uint64_t sum = 0, n;
+
+	for (unsigned int i = 0; i < t->n; i++) {
+		uint32_t key = t->ids[i] % XDPSEC_MAX_POLICIES;
+
+		if (!bpf_map_lookup_elem(fd, &key, &n))
+			sum += n;
+	}
+	return sum;
+}
+
+/*
+ * Whether a trap connection has caught a packet since it last looked:
+ * then it starts (RFC 4301's acquire, from the data plane's counts).
+ */
+static bool trap_sprung(struct daemon *d, struct ike_daemon *id, size_t i)
+{
+	uint64_t hits;
+
+	if (i >= id->n_traps || !id->traps[i].n)
+		return false;
+	hits = trap_hits(d, &id->traps[i]);
+	if (hits <= id->traps[i].seen)
+		return false;
+	id->traps[i].seen = hits;
+	return true;
+}
+
 /* Connections that start themselves, and come back when they fall. */
 static void start_actions(struct daemon *d, struct ike_daemon *id,
 			  uint64_t now)
@@ -615,6 +671,8 @@ static void start_actions(struct daemon *d, struct ike_daemon *id,
 			continue;
 		}
 		if (now < id->retry_ms[i])
+			continue;
+		if (c->start == CONN_START_TRAP && !trap_sprung(d, id, i))
 			continue;
 		id->retry_ms[i] = now + IKE_RETRY_MS;
 		ike_initiate(&id->ike, c);

@@ -268,6 +268,35 @@ certs() {	# TAG GW1 GW2 SIG1 OUTCOME
 	stop_all
 }
 
+# start = trap: gw1 starts IKE when h1 first sends traffic the
+# connection covers, and not before; after a delete, again on traffic.
+trap_start() {
+	local tag="start on traffic"
+	secret "$WORK/psk" "correct horse battery staple, trap"
+	conf gw1 198.51.100.1 198.51.100.2 trap "$WORK/psk"
+	conf gw2 198.51.100.2 198.51.100.1 wait "$WORK/psk"
+	if ! start gw2 || ! start gw1; then
+		fail "[$tag] daemons start"
+		stop_all
+		return
+	fi
+	sleep 3
+	check "[$tag] no IKE SA before any traffic" \
+		[ "$(ike_field gw1 state)" = none ]
+	check "[$tag] h1's traffic brings the tunnel up" \
+		wait_for 50 ping_ok 203.0.113.10
+	check "[$tag] ... established, the first packets trapped, not sent" eval \
+		'established && [ "$(xdpsec_counter gw1 drop_trap)" -ge 1 ]'
+	OLD_SAS="$(ike_sas gw1) $(ike_sas gw2)"
+	xdpsec_cli gw2 tunnel down site >/dev/null
+	check "[$tag] after a delete: gone on both sides" wait_for 25 gone_both
+	sleep 4
+	check "[$tag] ... and not back without traffic" \
+		[ "$(ike_field gw1 state)" = none ]
+	check "[$tag] ... back with traffic" wait_for 50 ping_ok 203.0.113.10
+	stop_all
+}
+
 # A wrong PSK on one side: no IKE SA, nothing in the SADs.
 wrong_psk() {
 	secret "$WORK/psk1" "the first secret, long enough"
@@ -294,6 +323,7 @@ wrong_psk() {
 
 topo_up
 [ -n "$IKE_ONLY_ENCAP" ] && { run "ipv4, UDP-encapsulated" 4 yes; summary; exit; }
+[ -n "$IKE_ONLY_TRAP" ] && { trap_start; summary; exit; }
 [ -n "$IKE_ONLY_FRAG" ] && { pki_up; fragments; summary; exit; }
 [ -n "$IKE_ONLY_CERTS" ] && { pki_up; certs "certificates: RSA-PSS and ECDSA" gw1-rsa gw2-ecdsa pss up; certs "certificates: RSA PKCS#1 and Ed25519" gw1-rsa gw2-ed pkcs1 up; ID1="C=CH, O=xdpsec test, CN=gw1.example.net" certs "certificates: a distinguished name as identity" gw1-rsa gw2-ecdsa pss up; certs "certificates: a peer from another CA" gw1-rsa gw2-rogue pss "unable to get local issuer certificate"; ID2=gw9.example.net certs "certificates: an identity the certificate does not name" gw1-rsa gw2-ecdsa pss "does not name the identity"; summary; exit; }
 [ -n "$IKE_ONLY_REKEY" ] && { rekey "rekey on time, PFS" time; rekey "rekey on packets, by the responder" packets; summary; exit; }
@@ -301,6 +331,7 @@ run "ipv4" 4 auto
 [ -n "$IKE_ONLY4" ] || run "ipv6" 6 auto
 [ -n "$IKE_ONLY4" ] || run "ipv4, UDP-encapsulated" 4 yes
 [ -n "$IKE_ONLY4" ] || wrong_psk
+trap_start
 rekey "rekey on time, PFS" time
 rekey "rekey on packets, by the responder" packets
 if pki_up; then
