@@ -18,6 +18,14 @@ start() {	# GW
 	[ $rc -eq 0 ] || { cat "$WORK/$1.log"; return 1; }
 }
 
+# Starts gw2, then gw1; if either fails, says so under TAG and stops both.
+start_both() {	# TAG
+	start gw2 && start gw1 && return 0
+	fail "[$1] daemons start"
+	stop_all
+	return 1
+}
+
 # On a failed run, the end of both daemons' logs says why.
 stop_all() {
 	local p g

@@ -101,11 +101,7 @@ run() {	# TAG OUTER(4|6) ENCAP(auto|yes)
 	secret "$WORK/psk" "correct horse battery staple $tag"
 	conf gw1 $a $b initiate "$WORK/psk" "$extra"
 	conf gw2 $b $a wait "$WORK/psk"
-	if ! start gw2 || ! start gw1; then
-		fail "[$tag] daemons start"
-		stop_all
-		return
-	fi
+	start_both "$tag" || return
 	check "[$tag] IKE SA and CHILD_SA established on both sides" \
 		wait_for 50 established
 	echo "    gw1: $(ike_field gw1 state), nat=$(ike_field gw1 nat);" \
@@ -151,11 +147,7 @@ rekey() {	# TAG TRIGGER
 	fi
 	conf gw1 198.51.100.1 198.51.100.2 initiate "$WORK/psk" "$e1"
 	conf gw2 198.51.100.2 198.51.100.1 wait "$WORK/psk" "$e2"
-	if ! start gw2 || ! start gw1; then
-		fail "[$tag] daemons start"
-		stop_all
-		return
-	fi
+	start_both "$tag" || return
 	check "[$tag] established" wait_for 50 established
 	# The first packets wait for neighbour resolution; not measured.
 	wait_for 25 ping_ok 203.0.113.10
@@ -209,12 +201,7 @@ fragments() {
 	key = $WORK/gw2-big.key
 	ca = $WORK/ca.pem"
 	capture_start "$pcap"
-	if ! start gw2 || ! start gw1; then
-		capture_stop
-		fail "[$tag] daemons start"
-		stop_all
-		return
-	fi
+	start_both "$tag" || { capture_stop; return; }
 	check "[$tag] IKE SA and CHILD_SA established on both sides" \
 		wait_for 50 established
 	capture_stop
@@ -245,11 +232,7 @@ certs() {	# TAG GW1 GW2 SIG1 OUTCOME
 	conf gw2 198.51.100.2 198.51.100.1 wait pubkey "cert = $WORK/$3.pem
 	key = $WORK/$3.key
 	ca = $WORK/ca.pem"
-	if ! start gw2 || ! start gw1; then
-		fail "[$tag] daemons start"
-		stop_all
-		return
-	fi
+	start_both "$tag" || return
 	if [ "$why" = up ]; then
 		check "[$tag] IKE SA and CHILD_SA established on both sides" \
 			wait_for 50 established
@@ -275,11 +258,7 @@ trap_start() {
 	secret "$WORK/psk" "correct horse battery staple, trap"
 	conf gw1 198.51.100.1 198.51.100.2 trap "$WORK/psk"
 	conf gw2 198.51.100.2 198.51.100.1 wait "$WORK/psk"
-	if ! start gw2 || ! start gw1; then
-		fail "[$tag] daemons start"
-		stop_all
-		return
-	fi
+	start_both "$tag" || return
 	sleep 3
 	check "[$tag] no IKE SA before any traffic" \
 		[ "$(ike_field gw1 state)" = none ]
@@ -303,11 +282,7 @@ wrong_psk() {
 	secret "$WORK/psk2" "another secret, long enough"
 	conf gw1 198.51.100.1 198.51.100.2 initiate "$WORK/psk1"
 	conf gw2 198.51.100.2 198.51.100.1 wait "$WORK/psk2"
-	if ! start gw2 || ! start gw1; then
-		fail "[wrong psk] daemons start"
-		stop_all
-		return
-	fi
+	start_both "wrong psk" || return
 	sleep 3
 	echo "    gw1: $(ike_field gw1 state); gw2: $(ike_field gw2 state)"
 	check "[wrong psk] no IKE SA is established" eval \

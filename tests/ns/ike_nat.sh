@@ -238,11 +238,7 @@ run() {	# TAG OUTER(4|6)
 	secret "$WORK/psk" "correct horse battery staple $tag"
 	conf gw1 $me $gw2 initiate "$WORK/psk"
 	conf gw2 $gw2 any wait "$WORK/psk"
-	if ! start gw2 || ! start gw1; then
-		fail "[$tag] daemons start"
-		stop_all
-		return
-	fi
+	start_both "$tag" || return
 	check "[$tag] IKE SA and CHILD_SA established on both sides" \
 		wait_for 50 established
 	echo "    gw1: $(ike_field gw1 local) -> $(ike_field gw1 remote);" \
