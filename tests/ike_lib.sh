@@ -94,31 +94,3 @@ capture_stop() {
 	wait "$CAP_PID" 2>/dev/null
 	CAP_PID=
 }
-
-# A CA in $WORK/NAME.pem and .key, and certificates it signs (KIND is
-# rsa, rsa4096, ecdsa or ed25519; SAN the domain name they carry), made
-# by openssl.
-pki_ca() {	# NAME
-	(umask 077; openssl req -x509 -newkey ec \
-		-pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-		-keyout "$WORK/$1.key" -out "$WORK/$1.pem" \
-		-subj "/C=CH/O=xdpsec test/CN=$1" 2>/dev/null)
-}
-
-pki_cert() {	# NAME KIND CA SAN
-	local new
-	case $2 in
-	rsa) new="-newkey rsa:2048" ;;
-	rsa4096) new="-newkey rsa:4096" ;;
-	ecdsa) new="-newkey ec -pkeyopt ec_paramgen_curve:P-256" ;;
-	ed25519) new="-newkey ed25519" ;;
-	esac
-	# shellcheck disable=SC2086
-	(umask 077; openssl req $new -nodes -keyout "$WORK/$1.key" \
-		-out "$WORK/$1.csr" -subj "/C=CH/O=xdpsec test/CN=$4" \
-		2>/dev/null &&
-	 printf 'subjectAltName=DNS:%s\n' "$4" > "$WORK/$1.ext" &&
-	 openssl x509 -req -in "$WORK/$1.csr" -CA "$WORK/$3.pem" \
-		-CAkey "$WORK/$3.key" -CAcreateserial -days 30 \
-		-extfile "$WORK/$1.ext" -out "$WORK/$1.pem" 2>/dev/null)
-}

@@ -578,7 +578,7 @@ void ike_dn_text(const uint8_t *der, size_t len, char *buf, size_t buflen)
 	int got = 0;
 
 	if (n && b && X509_NAME_print_ex(b, n, 0, XN_FLAG_ONELINE &
-				~ASN1_STRFLGS_ESC_MSB) >= 0)
+				~(ASN1_STRFLGS_ESC_MSB | XN_FLAG_SPC_EQ)) >= 0)
 		got = BIO_read(b, buf, (int)buflen - 1);
 	buf[got > 0 ? got : 0] = '\0';
 	if (got <= 0)

@@ -15,10 +15,12 @@ need_root
 TOPO=xike
 BUILD=${BUILD:-build}
 WORK=$(mktemp -d /tmp/xdpsec-ike.XXXXXX)
+PKI=$WORK
 GW1_PID= GW2_PID= CAP_PID=
 
 . scripts/topo.sh
 . tests/ike_lib.sh
+. tests/pki.sh
 
 cleanup() {
 	local p

@@ -18,8 +18,16 @@
 # CHILD_SA and the IKE SA are rekeyed without losing a packet; a side
 # that restarts without deleting anything replaces its old IKE SA on the
 # other side at once (INITIAL_CONTACT), so traffic does not wait for DPD.
-# Last, gw1 brings up a second IKE SA beside the first, and traffic keeps
+# Then gw1 brings up a second IKE SA beside the first, and traffic keeps
 # flowing.
+#
+# Last, certificates (made by openssl at run time, one ECDSA CA), each
+# side initiating once: gw1 RSA-PSS against charon ECDSA P-256, gw1 ECDSA
+# against charon RSA with PKCS#1 v1.5 and with PSS, Ed25519 on both sides,
+# distinguished names as identities.  charon must say it checked gw1's
+# certificate up to the CA and the signature, and the tunnel must carry
+# traffic.  A certificate for charon from another CA: gw1 refuses it, says
+# why, and neither side keeps anything installed.
 #
 #   h1 --- gw1 (xdpsecd) ===== sw ===== gw2 (charon) --- h2
 cd "$(dirname "$0")/../.." || exit 1
@@ -37,9 +45,13 @@ WORK=$(mktemp -d /tmp/xdpsec-swan.XXXXXX)
 GW1_PID='' CHARON_PID='' TCPDUMP_PID='' LOG_MARK=0
 # Lines a case adds to gw1's [conn], to charon's connection, to its child.
 XDPSEC_EXTRA='' SWAN_CONN_EXTRA='' SWAN_CHILD_EXTRA=''
+# gw1's identities and authentication lines, charon's local and remote
+# sections (empty: the PSK defaults).
+XDPSEC_IDS='' XDPSEC_AUTH='' SWAN_LOCAL='' SWAN_REMOTE=''
 export STRONGSWAN_CONF=$WORK/strongswan.conf SWANCTL_DIR=$WORK/swanctl
 
 . scripts/topo.sh
+. tests/pki.sh
 
 # stop_pid PID: TERM, then KILL if it is still there after 5 s.
 stop_pid() {
@@ -79,10 +91,10 @@ xdpsec_conf() {
 	[conn site]
 	local = 198.51.100.1
 	remote = 198.51.100.2
-	local_id = gw1.example.net
-	remote_id = gw2.example.net
-	auth = psk
-	psk_file = $WORK/psk
+	${XDPSEC_IDS:-local_id = gw1.example.net
+remote_id = gw2.example.net}
+	${XDPSEC_AUTH:-auth = psk
+psk_file = $WORK/psk}
 	local_ts = 192.0.2.0/24, 2001:db8:1::/64
 	remote_ts = 203.0.113.0/24, 2001:db8:2::/64
 	ike = $2
@@ -142,6 +154,7 @@ charon_base_conf() {
 				time_format = %T
 				ike_name = yes
 				append = yes
+				flush_line = yes
 				default = 1
 				ike = 2
 				cfg = 2
@@ -177,12 +190,12 @@ swan_conf() {
 			proposals = $1
 			$SWAN_CONN_EXTRA
 			local {
-				auth = psk
-				id = gw2.example.net
+				${SWAN_LOCAL:-auth = psk
+id = gw2.example.net}
 			}
 			remote {
-				auth = psk
-				id = gw1.example.net
+				${SWAN_REMOTE:-auth = psk
+id = gw1.example.net}
 			}
 			children {
 				lan {
@@ -388,6 +401,7 @@ case_stop() {
 	xdpsec_stop
 	charon_stop
 	XDPSEC_EXTRA='' SWAN_CONN_EXTRA='' SWAN_CHILD_EXTRA=''
+	XDPSEC_IDS='' XDPSEC_AUTH='' SWAN_LOCAL='' SWAN_REMOTE=''
 }
 
 swan_initiate() {
@@ -614,8 +628,166 @@ up_again() {
 	case_stop
 }
 
+# ---- certificates ----------------------------------------------------
+
+PKI=$WORK/pki
+
+# Both gateways' certificates from one CA, and one for gw2 from a CA gw1
+# does not know.  charon gets its own and the CA through swanctl's
+# directories: x509ca, x509 and private (PKCS#8 of any key type).
+pki_up() {
+	local k
+	mkdir -p "$PKI" "$SWANCTL_DIR/x509ca" "$SWANCTL_DIR/x509" \
+		"$SWANCTL_DIR/private" || return 1
+	pki_ca ca && pki_ca rogue || return 1
+	for k in rsa ecdsa ed25519; do
+		pki_cert gw1-$k $k ca gw1.example.net &&
+			pki_cert gw2-$k $k ca gw2.example.net || return 1
+	done
+	pki_cert gw2-rogue ecdsa rogue gw2.example.net || return 1
+	cp "$PKI/ca.pem" "$SWANCTL_DIR/x509ca/" &&
+		cp "$PKI"/gw2-*.pem "$SWANCTL_DIR/x509/" &&
+		cp "$PKI"/gw2-*.key "$SWANCTL_DIR/private/"
+}
+
+# cert_conf GW1 SIG GW2 SWAN_AUTH ID1 ID2: gw1 signs with certificate GW1
+# (SIG: pss or pkcs1 for RSA) as ID1, charon with GW2 and its local auth
+# SWAN_AUTH as ID2.
+cert_conf() {
+	XDPSEC_IDS="local_id = $5
+remote_id = $6"
+	XDPSEC_AUTH="auth = pubkey
+cert = $PKI/$1.pem
+key = $PKI/$1.key
+ca = $PKI/ca.pem
+signature = $2"
+	SWAN_LOCAL="auth = $4
+id = \"$6\"
+certs = $3.pem"
+	SWAN_REMOTE="auth = pubkey
+id = \"$5\""
+}
+
+# What charon logged about the peer's certificate and the signatures.
+swan_auth_log() {
+	tail -n +$((LOG_MARK + 1)) "$WORK/charon.log" | grep -E \
+		"using (trusted ca )?certificate|reached self-signed|authentication of" |
+		sed -E 's/^[0-9:]+ [0-9]+\[[A-Z]+\] <[^>]*> /    gw2: /'
+}
+
+# cert_run TAG INITIATOR GW1 SIG GW2 SWAN_AUTH GW1_SCHEME GW2_SCHEME: the
+# tunnel comes up, charon says it checked gw1's certificate to the CA and
+# its signature (scheme GW1_SCHEME, in charon's words) and signed with
+# GW2_SCHEME, and it carries traffic.  The identities are ID1 and ID2, or
+# the host names.
+cert_run() {
+	local tag="certificates: $1, $2 initiates"
+	local id1=${ID1:-gw1.example.net} id2=${ID2:-gw2.example.net}
+	cert_conf "$3" "$4" "$5" "$6" "$id1" "$id2"
+	case_start "$tag" "$2" aes-gcm-256/prf-sha256/curve25519 aes-gcm-256 \
+		aes256gcm16-prfsha256-x25519 aes256gcm16 || return
+	echo "    gw1 sees $(ike_field peer_id)"
+	swan_auth_log
+	check "[$tag] gw1 authenticated charon as $id2" \
+		[ "$(ike_field peer_id | tr -d ' ')" = "${id2// /}" ]
+	check "[$tag] charon checked gw1's certificate against the CA" eval \
+		'swan_logged "using certificate \"C=CH, O=xdpsec test, CN=gw1.example.net\"" &&
+		 swan_logged "using trusted ca certificate \"C=CH, O=xdpsec test, CN=ca\"" &&
+		 swan_logged "reached self-signed root ca"'
+	check "[$tag] charon verified gw1's signature, $7" \
+		swan_logged "authentication of '$id1' with $7 successful"
+	check "[$tag] charon signed with $8" \
+		swan_logged "authentication of '$id2' (myself) with $8 successful"
+	check "[$tag] the SPIs of one side are the other's, reversed" spis_cross
+	pings_both_ways "$tag"
+	case_stop
+}
+
+cert_both() {	# TAG GW1 SIG GW2 SWAN_AUTH GW1_SCHEME GW2_SCHEME
+	cert_run "$1" xdpsec "${@:2}"
+	cert_run "$1" swan "${@:2}"
+}
+
+nothing_installed() {
+	[ -z "$(ike_sas)" ] && ! swan_sas | grep -q INSTALLED
+}
+
+none_established() {
+	[ "$(ike_field state)" != established ] &&
+		! swan_sas | grep -q ESTABLISHED
+}
+
+# charon, as responder, took gw1's AUTHENTICATION_FAILED as a delete.
+swan_told() {
+	swan_logged "parsed INFORMATIONAL request .*N(AUTH_FAILED)" &&
+		swan_logged "received DELETE for IKE_SA"
+}
+
+# charon presents a certificate from a CA gw1 does not trust: gw1 says
+# why it refuses, and neither side installs anything.  charon, when it
+# responds, installs its CHILD_SA before gw1 sees the certificate; gw1's
+# AUTHENTICATION_FAILED must make it drop it again.
+cert_refused() {	# INITIATOR
+	local tag="certificates: charon's from another CA, $1 initiates"
+	local why="peer not authenticated: certificate: unable to get local issuer certificate"
+	cert_conf gw1-rsa pss gw2-rogue pubkey gw1.example.net gw2.example.net
+	(umask 077; echo unused > "$WORK/psk")
+	xdpsec_conf wait aes-gcm-256/prf-sha256/curve25519 aes-gcm-256
+	swan_conf aes256gcm16-prfsha256-x25519 aes256gcm16
+	echo "--- [$tag]" >>"$WORK/charon.log"
+	if ! charon_start || ! xdpsec_start; then
+		fail "[$tag] daemons start"
+		case_stop
+		return
+	fi
+	if [ "$1" = xdpsec ]; then
+		xdpsec_cli gw1 tunnel up site >/dev/null
+	else
+		swan_initiate
+	fi
+	check "[$tag] gw1 refuses: $why" \
+		wait_for 50 grep -q "$why" "$WORK/gw1.log"
+	grep -m1 "peer not authenticated" "$WORK/gw1.log" | sed 's/^/    gw1: /'
+	if [ "$1" = xdpsec ]; then
+		check "[$tag] gw1 tells charon, which deletes its IKE SA" \
+			wait_for 25 swan_told
+	else
+		check "[$tag] charon hears AUTHENTICATION_FAILED" wait_for 25 \
+			swan_logged "received AUTHENTICATION_FAILED notify error"
+	fi
+	check "[$tag] nothing installed on either side" \
+		wait_for 25 nothing_installed
+	sleep 1
+	echo "    gw1: $(ike_field state), SAs '$(ike_sas)'; gw2: $(swan_sas | head -n1)"
+	check "[$tag] ... and none of it comes back" nothing_installed
+	check "[$tag] no IKE SA established on either side" none_established
+	case_stop
+}
+
+certs() {
+	if ! pki_up; then
+		fail "certificates made with openssl"
+		return
+	fi
+	cert_both "xdpsec RSA-PSS, charon ECDSA P-256" gw1-rsa pss gw2-ecdsa \
+		pubkey RSA_EMSA_PSS_SHA2_256_SALT_32 ECDSA_WITH_SHA256_DER
+	cert_both "xdpsec ECDSA, charon RSA PKCS#1" gw1-ecdsa pss gw2-rsa \
+		pubkey ECDSA_WITH_SHA256_DER RSA_EMSA_PKCS1_SHA2_256
+	cert_both "xdpsec ECDSA, charon RSA-PSS" gw1-ecdsa pss gw2-rsa \
+		ike:rsa/pss-sha256 ECDSA_WITH_SHA256_DER RSA_EMSA_PSS_SHA2_256_SALT_32
+	cert_both "Ed25519 on both sides" gw1-ed25519 pss gw2-ed25519 \
+		pubkey ED25519 ED25519
+	ID1="C=CH, O=xdpsec test, CN=gw1.example.net" \
+	ID2="C=CH, O=xdpsec test, CN=gw2.example.net" \
+		cert_both "distinguished names as identities" gw1-rsa pkcs1 \
+		gw2-ecdsa pubkey RSA_EMSA_PKCS1_SHA2_256 ECDSA_WITH_SHA256_DER
+	cert_refused swan
+	cert_refused xdpsec
+}
+
 topo_up
 charon_base_conf
+[ -n "$SWAN_ONLY_CERTS" ] && { certs; summary; exit; }
 set_both_roles "AES-GCM-256, X25519" \
 	aes-gcm-256/prf-sha256/curve25519 aes-gcm-256 \
 	aes256gcm16-prfsha256-x25519 aes256gcm16 \
@@ -636,4 +808,5 @@ ike_rekey xdpsec
 ike_rekey swan
 restart
 up_again
+certs
 summary
