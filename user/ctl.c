@@ -475,6 +475,16 @@ static int ctl_tunnel(struct ctl_req *r, bool up)
 	return ike_daemon_down(r->d, name, r->err, sizeof(r->err));
 }
 
+static int ctl_tunnel_rekey(struct ctl_req *r)
+{
+	const char *name = json_object_get_string(
+		json_object_object_get(r->args, "name"));
+
+	if (!name)
+		return -EINVAL;
+	return ike_daemon_rekey(r->d, name, r->err, sizeof(r->err));
+}
+
 static int ctl_tunnel_up(struct ctl_req *r)
 {
 	return ctl_tunnel(r, true);
@@ -501,6 +511,7 @@ static const struct ctl_cmd {
 	{ "ike.list", ctl_ike_list },
 	{ "tunnel.up", ctl_tunnel_up },
 	{ "tunnel.down", ctl_tunnel_down },
+	{ "tunnel.rekey", ctl_tunnel_rekey },
 };
 
 static int ctl_dispatch(struct ctl_req *r, const char *cmd)

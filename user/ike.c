@@ -807,6 +807,20 @@ int ike_daemon_up(struct daemon *d, const char *conn, char *err, size_t len)
 	return ret;
 }
 
+int ike_daemon_rekey(struct daemon *d, const char *conn, char *err,
+		     size_t len)
+{
+	if (!conn_named(d, conn) || !d->ike) {
+		snprintf(err, len, "no connection named %s", conn);
+		return -ENOENT;
+	}
+	if (!ike_rekey_now(&d->ike->ike, conn)) {
+		snprintf(err, len, "%s has no CHILD_SA", conn);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int ike_daemon_down(struct daemon *d, const char *conn, char *err,
 		    size_t len)
 {

@@ -29,10 +29,12 @@ void ike_daemon_input(struct daemon *d, const struct pollfd *pfd, int n);
 /* Timers and start actions; returns the ms until it wants to run again. */
 int ike_daemon_run(struct daemon *d);
 
-/* Control requests: "ike.list", "tunnel.up", "tunnel.down". */
+/* Control requests: "ike.list", "tunnel.up", "tunnel.down", "tunnel.rekey". */
 struct json_object *ike_daemon_list(struct daemon *d);
 int ike_daemon_up(struct daemon *d, const char *conn, char *err, size_t len);
 int ike_daemon_down(struct daemon *d, const char *conn, char *err,
 		    size_t len);
+int ike_daemon_rekey(struct daemon *d, const char *conn, char *err,
+		     size_t len);
 
 #endif /* XDPSEC_IKE_H */

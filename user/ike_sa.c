@@ -1087,6 +1087,8 @@ static void child_remove(struct ike *ike, struct ike_sa *sa,
 		*pp = c->next;
 	if (sa->target == c)
 		sa->target = NULL;
+	if (sa->target2 == c)
+		sa->target2 = NULL;
 	log_info("CHILD_SA %s: in %08x, out %08x deleted", sa_name(sa),
 		 c->spi_in, c->spi_out);
 	child_free(ike, sa, c);
@@ -2157,19 +2159,24 @@ static bool pfs_group_offered(const struct ike_sa *sa, uint16_t group)
 	return false;
 }
 
-/* Deletes one of our CHILD_SAs: both ends remove it on the answer. */
+/*
+ * Deletes one of our CHILD_SAs, or two (c2 may be NULL): both ends remove
+ * them on the answer.
+ */
 static int child_delete_send(struct ike *ike, struct ike_sa *sa,
-			     struct ike_child *c)
+			     struct ike_child *c, struct ike_child *c2)
 {
-	uint8_t inner_buf[64], out[IKE_MSG_MAX], spi_be[4];
+	uint8_t inner_buf[64], out[IKE_MSG_MAX], spi_be[8];
 	struct ike_delete del = { .protocol = IKE_PROTO_ESP,
 				  .spi_size = IKE_SPI_SIZE_CHILD,
-				  .nspis = 1, .spis = spi_be };
+				  .nspis = c2 ? 2 : 1, .spis = spi_be };
 	struct ike_buf b;
 	size_t len;
 	int ret;
 
 	put_be32(spi_be, c->spi_in);
+	if (c2)
+		put_be32(spi_be + 4, c2->spi_in);
 	ike_buf_init(&b, inner_buf, sizeof(inner_buf));
 	ike_put_delete(&b, &del);
 	ret = sk_wrap(sa, IKE_INFORMATIONAL, false, sa->next_req_id, &b, out,
@@ -2177,6 +2184,7 @@ static int child_delete_send(struct ike *ike, struct ike_sa *sa,
 	if (ret)
 		return ret;
 	sa->target = c;
+	sa->target2 = c2;
 	return send_request(ike, sa, IKE_REQ_DELETE_CHILD, out, len);
 }
 
@@ -2222,6 +2230,7 @@ static int child_rekey_send(struct ike *ike, struct ike_sa *sa,
 	free(sa->pending);
 	sa->pending = c;
 	sa->target = old;
+	sa->rekeying = old != NULL;
 	if (old) {
 		tsl = old->ts_local;
 		tsr = old->ts_remote;
@@ -2308,6 +2317,45 @@ static void rekey_retry_later(struct ike *ike, struct ike_sa *sa,
 		sa->child_retry_ms = when;
 }
 
+/* Nonces as numbers of their bytes: negative if a < b. */
+static int nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b,
+		     size_t b_len)
+{
+	int c = memcmp(a, b, a_len < b_len ? a_len : b_len);
+
+	if (c)
+		return c;
+	return a_len < b_len ? -1 : a_len > b_len;
+}
+
+/* Compares min(a, b) with c. */
+static int nonce_min_cmp(const uint8_t *a, size_t a_len, const uint8_t *b,
+			 size_t b_len, const uint8_t *c, size_t c_len)
+{
+	if (nonce_cmp(a, a_len, b, b_len) > 0)
+		return nonce_cmp(b, b_len, c, c_len);
+	return nonce_cmp(a, a_len, c, c_len);
+}
+
+/*
+ * The peer rekeyed the same CHILD_SA at the same time, and the lowest of
+ * the four nonces is in our exchange: the CHILD_SA it made, c, is the
+ * one to go, and we made it (section 2.8.1).  Goes with old, if still
+ * there.
+ */
+static void collision_loser(struct ike *ike, struct ike_sa *sa,
+			    struct ike_child *c, struct ike_child *old)
+{
+	log_info("CHILD_SA %s: rekey collision: in %08x goes", sa_name(sa),
+		 c->spi_in);
+	if (ike->env.child_retire)
+		ike->env.child_retire(ike->env.arg, sa, c);
+	if (old)
+		child_delete_send(ike, sa, old, c);
+	else
+		child_delete_send(ike, sa, c, NULL);
+}
+
 /* Exchange initiator: the answer to our rekey. */
 static void child_rekey_response(struct ike *ike, struct ike_sa *sa,
 				 const struct ike_msg *in)
@@ -2318,10 +2366,16 @@ static void child_rekey_response(struct ike *ike, struct ike_sa *sa,
 	uint16_t refused = error_notify(in), group;
 	struct ike_sa_payload sap_dec;
 	struct child_seed seed = { .initiator = true };
-	uint8_t gir[IKE_KE_MAX];
+	uint8_t gir[IKE_KE_MAX], coll[IKE_NONCE_MAX];
+	bool lowest;
+	size_t coll_len = sa->coll_nonce_len;
+	bool rekeying = sa->rekeying;
 	struct ike_bytes nr;
 	struct ike_err err;
 
+	memcpy(coll, sa->coll_nonce, coll_len);
+	sa->coll_nonce_len = 0;
+	sa->rekeying = false;
 	sa->pending = NULL;
 	sa->target = NULL;
 	if (!c)
@@ -2376,8 +2430,14 @@ static void child_rekey_response(struct ike *ike, struct ike_sa *sa,
 		goto retry;
 	}
 	OPENSSL_cleanse(gir, sizeof(gir));
-	if (!old)
+	lowest = coll_len && nonce_min_cmp(sa->cnonce, sizeof(sa->cnonce),
+					   nr.data, nr.len, coll, coll_len) < 0;
+	if (!old) {
+		/* The peer's rekey won and has deleted the old one already. */
+		if (rekeying && lowest)
+			collision_loser(ike, sa, c, NULL);
 		return;
+	}
 	sa->child_rekeys++;
 	old->replaced_ms = ike->now_ms;
 	old->rekey_due_ms = 0;
@@ -2388,7 +2448,11 @@ static void child_rekey_response(struct ike *ike, struct ike_sa *sa,
 	 */
 	if (ike->env.child_retire)
 		ike->env.child_retire(ike->env.arg, sa, old);
-	child_delete_send(ike, sa, old);
+	if (lowest) {
+		collision_loser(ike, sa, c, old);
+		return;
+	}
+	child_delete_send(ike, sa, old, NULL);
 	return;
 retry:
 	free(c);
@@ -2449,6 +2513,7 @@ static void create_child_recv(struct ike *ike, struct ike_sa *sa,
 	struct ike_transform t[XF_MAX];
 	struct ike_child *old, *c = NULL;
 	struct ike_ke *ke = NULL;
+	bool collision;
 	struct ike_proposal prop;
 	struct ike_bytes ni;
 	struct ike_buf b;
@@ -2462,13 +2527,17 @@ static void create_child_recv(struct ike *ike, struct ike_sa *sa,
 	refuse = rekey_target(sa, in, &old);
 	if (refuse)
 		goto refused;
-	/* Our own rekey of it is under way, or it is on its way out. */
-	if (old && ((sa->req_kind == IKE_REQ_CREATE_CHILD ||
-		     sa->req_kind == IKE_REQ_DELETE_CHILD) &&
-		    sa->target == old)) {
+	/*
+	 * On its way out: try later.  Our own rekey of it is under way: both
+	 * go on, and the lowest nonce decides once ours is answered.
+	 */
+	if (old && sa->req_kind == IKE_REQ_DELETE_CHILD &&
+	    (sa->target == old || sa->target2 == old)) {
 		refuse = IKE_N_TEMPORARY_FAILURE;
 		goto refused;
 	}
+	collision = old && sa->req_kind == IKE_REQ_CREATE_CHILD &&
+		    sa->target == old;
 	if (old && old->replaced_ms) {
 		refuse = IKE_N_TEMPORARY_FAILURE;
 		goto refused;
@@ -2518,6 +2587,14 @@ static void create_child_recv(struct ike *ike, struct ike_sa *sa,
 		old->replaced_ms = ike->now_ms;
 		old->rekey_due_ms = 0;
 	}
+	if (collision) {
+		const uint8_t *lo = nonce_cmp(ni.data, ni.len, nr, sizeof(nr)) < 0 ?
+					    ni.data : nr;
+		size_t lo_len = lo == nr ? sizeof(nr) : ni.len;
+
+		memcpy(sa->coll_nonce, lo, lo_len);
+		sa->coll_nonce_len = lo_len;
+	}
 
 	put_be32(spi_be, c->spi_in);
 	prop = *chosen;
@@ -2562,7 +2639,7 @@ static void child_timers(struct ike *ike, struct ike_sa *sa)
 	for (struct ike_child *c = sa->children; c; c = c->next) {
 		if (c->replaced_ms) {
 			if (now >= c->replaced_ms + IKE_REKEY_DELETE_MS) {
-				child_delete_send(ike, sa, c);
+				child_delete_send(ike, sa, c, NULL);
 				return;
 			}
 			continue;
@@ -3024,6 +3101,8 @@ static void response_recv(struct ike *ike, struct ike_sa *sa, uint8_t *buf,
 		child_rekey_response(ike, sa, &in);
 		break;
 	case IKE_REQ_DELETE_CHILD:
+		if (sa->target2)
+			child_remove(ike, sa, sa->target2);
 		if (sa->target)
 			child_remove(ike, sa, sa->target);
 		break;
@@ -3180,6 +3259,25 @@ uint64_t ike_run_timers(struct ike *ike, uint64_t now_ms)
 			next = due;
 	}
 	return next;
+}
+
+int ike_rekey_now(struct ike *ike, const char *conn_name)
+{
+	int n = 0;
+
+	ike->now_ms = ike_clock_ms();
+	for (struct ike_sa *sa = ike->sas; sa; sa = sa->next) {
+		if (sa->state != IKE_SA_ESTABLISHED || sa->replaced_ms ||
+		    strcmp(sa->conn.name, conn_name))
+			continue;
+		for (struct ike_child *c = sa->children; c; c = c->next) {
+			if (c->replaced_ms)
+				continue;
+			c->rekey_due_ms = ike->now_ms;
+			n++;
+		}
+	}
+	return n;
 }
 
 int ike_terminate(struct ike *ike, const char *conn_name)

@@ -132,6 +132,12 @@ struct ike_sa {
 	size_t cookie_len;
 	bool frag_ok;			/* both sent FRAGMENTATION_SUPPORTED */
 	struct ike_reasm reasm;
+	/*
+	 * A rekey collision (section 2.8.1): the smaller nonce of the peer's
+	 * exchange, which crossed our own rekey of the same CHILD_SA.
+	 */
+	uint8_t coll_nonce[IKE_NONCE_MAX];
+	size_t coll_nonce_len;
 
 	uint32_t next_req_id;		/* our next request's message ID */
 	uint32_t peer_req_id;		/* the peer's next request's */
@@ -146,6 +152,8 @@ struct ike_sa {
 	struct ike_child *children;
 	struct ike_child *pending;	/* the CHILD_SA our request creates */
 	struct ike_child *target;	/* the one it rekeys or deletes */
+	struct ike_child *target2;	/* a second one it deletes */
+	bool rekeying;			/* pending replaces target */
 	uint8_t cnonce[IKE_NONCE_LEN];	/* our nonce in CREATE_CHILD_SA */
 	struct ike_ke *cke;		/* our PFS key pair there */
 	uint16_t rekey_group;		/* the group the peer asked for */
@@ -176,6 +184,9 @@ void ike_fini(struct ike *ike);
 
 /* Starts an IKE SA with its first CHILD_SA for conn.  Returns 0 or -errno. */
 int ike_initiate(struct ike *ike, const struct conn_conf *conn);
+
+/* Makes the connection's CHILD_SAs due for rekeying; how many. */
+int ike_rekey_now(struct ike *ike, const char *conn_name);
 
 /* Deletes the IKE SAs of the connection named; the count deleted. */
 int ike_terminate(struct ike *ike, const char *conn_name);

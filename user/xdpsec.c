@@ -62,7 +62,8 @@ static const char usage_text[] =
 	"  ike list                      IKE SAs and their CHILD_SAs\n"
 	"  tunnel list                   the same\n"
 	"  tunnel up NAME                start connection NAME (IKE)\n"
-	"  tunnel down NAME              delete connection NAME's IKE SAs\n";
+	"  tunnel down NAME              delete connection NAME's IKE SAs\n"
+	"  tunnel rekey NAME             rekey connection NAME's CHILD_SAs now\n";
 
 struct cli {
 	const char *instance;
@@ -671,6 +672,8 @@ static const struct command commands[] = {
 	  "tunnel list" },
 	{ { "tunnel", "up" }, "tunnel.up", args_name, print_tunnel,
 	  "tunnel up NAME" },
+	{ { "tunnel", "rekey" }, "tunnel.rekey", args_name, print_tunnel,
+	  "tunnel rekey NAME" },
 	{ { "tunnel", "down" }, "tunnel.down", args_name, print_tunnel,
 	  "tunnel down NAME" },
 };

@@ -253,6 +253,63 @@ certs() {	# TAG GW1 GW2 SIG1 OUTCOME
 	stop_all
 }
 
+# Both sides rekey the same CHILD_SA at once (RFC 7296 section 2.8.1).
+# IKE is held on the wire in both directions while both start; gw2's
+# retransmitted request is let through first, so gw1 answers it with its
+# own open, but the answer is held; then gw1's retransmission reaches
+# gw2, whose own is still open.  Each side has answered the other's
+# rekey before its own was answered.  The lowest of the four nonces then
+# says which of the two new CHILD_SAs goes: in the end both sides hold
+# one, the same, and the pings running through it all come back.
+# Drops IKE from GW, at ADDR, on sw's bridge until the table is deleted.
+hold_ike() {	# GW ADDR
+	nsx sw nft -f - <<-NFT
+	table bridge hold_$1 {
+		chain hold {
+			type filter hook forward priority 0;
+			ip saddr $2 udp dport { 500, 4500 } drop
+		}
+	}
+	NFT
+}
+
+collision() {
+	local tag="simultaneous rekey" n=60 got
+	secret "$WORK/psk" "correct horse battery staple, collision"
+	conf gw1 198.51.100.1 198.51.100.2 initiate "$WORK/psk"
+	conf gw2 198.51.100.2 198.51.100.1 wait "$WORK/psk"
+	start_both "$tag" || return
+	check "[$tag] established" wait_for 50 established
+	wait_for 25 ping_ok 203.0.113.10
+	hold_ike gw1 198.51.100.1
+	hold_ike gw2 198.51.100.2
+	nsx h1 ping -c $n -i 0.1 -W1 203.0.113.10 > "$WORK/ping.txt" &
+	CAP_PID=$!
+	sleep 0.5
+	xdpsec_cli gw1 tunnel rekey site >/dev/null
+	xdpsec_cli gw2 tunnel rekey site >/dev/null
+	sleep 0.5
+	nsx sw nft delete table bridge hold_gw2
+	sleep 1.2
+	nsx sw nft delete table bridge hold_gw1
+	wait "$CAP_PID"
+	CAP_PID=
+	got=$(sed -nE 's/.* ([0-9]+) received.*/\1/p' "$WORK/ping.txt")
+	echo "    rekeys: gw1 $(ike_field gw1 child_rekeys), gw2" \
+		"$(ike_field gw2 child_rekeys); $((n - ${got:-0})) of $n pings lost"
+	grep -h "rekey collision" "$WORK"/gw*.log | sed 's/^/    /'
+	check "[$tag] both sides rekeyed" eval \
+		'[ "$(ike_field gw1 child_rekeys)" -ge 1 ] &&
+		 [ "$(ike_field gw2 child_rekeys)" -ge 1 ]'
+	check "[$tag] one side closed the CHILD_SA it made" \
+		eval '[ "$(cat "$WORK"/gw*.log | grep -c "rekey collision")" -eq 1 ]'
+	check "[$tag] one CHILD_SA left on each side, the same" eval \
+		'wait_for 25 eval "[ \"\$(ike_sas gw1 | wc -w)\" -eq 2 ] &&
+			[ \"\$(ike_sas gw2 | wc -w)\" -eq 2 ]" && spis_cross'
+	check "[$tag] no ping lost" [ "${got:-0}" -eq $n ]
+	stop_all
+}
+
 # start = trap: gw1 starts IKE when h1 first sends traffic the
 # connection covers, and not before; after a delete, again on traffic.
 trap_start() {
@@ -300,6 +357,7 @@ wrong_psk() {
 
 topo_up
 [ -n "$IKE_ONLY_ENCAP" ] && { run "ipv4, UDP-encapsulated" 4 yes; summary; exit; }
+[ -n "$IKE_ONLY_COLL" ] && { collision; summary; exit; }
 [ -n "$IKE_ONLY_TRAP" ] && { trap_start; summary; exit; }
 [ -n "$IKE_ONLY_FRAG" ] && { pki_up; fragments; summary; exit; }
 [ -n "$IKE_ONLY_CERTS" ] && { pki_up; certs "certificates: RSA-PSS and ECDSA" gw1-rsa gw2-ecdsa pss up; certs "certificates: RSA PKCS#1 and Ed25519" gw1-rsa gw2-ed pkcs1 up; ID1="C=CH, O=xdpsec test, CN=gw1.example.net" certs "certificates: a distinguished name as identity" gw1-rsa gw2-ecdsa pss up; certs "certificates: a peer from another CA" gw1-rsa gw2-rogue pss "unable to get local issuer certificate"; ID2=gw9.example.net certs "certificates: an identity the certificate does not name" gw1-rsa gw2-ecdsa pss "does not name the identity"; summary; exit; }
@@ -309,6 +367,7 @@ run "ipv4" 4 auto
 [ -n "$IKE_ONLY4" ] || run "ipv4, UDP-encapsulated" 4 yes
 [ -n "$IKE_ONLY4" ] || wrong_psk
 trap_start
+collision
 rekey "rekey on time, PFS" time
 rekey "rekey on packets, by the responder" packets
 if pki_up; then
