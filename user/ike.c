@@ -12,6 +12,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "ike.h"
+#include "ike_ke.h"
 #include "ike_sa.h"
 #include "skel.h"
 #include "log.h"
@@ -186,6 +187,9 @@ static uint8_t child_alg(const struct conn_proposal *xf)
 					      XDPSEC_ALG_AES_GCM_256;
 	if (xf->encr == IKE_ENCR_CHACHA20_POLY1305)
 		return XDPSEC_ALG_CHACHA20_POLY1305;
+	if (xf->encr == IKE_ENCR_NULL_AUTH_AES_GMAC)
+		return xf->encr_bits == 128 ? XDPSEC_ALG_AES_GMAC_128 :
+					      XDPSEC_ALG_AES_GMAC_256;
 	return xf->encr_bits == 128 ? XDPSEC_ALG_AES_CBC_128 :
 				      XDPSEC_ALG_AES_CBC_256;
 }
@@ -697,15 +701,57 @@ int ike_daemon_run(struct daemon *d)
 
 /* ---- Control ---- */
 
+/* A negotiated proposal as configurations spell it. */
 static const char *prop_text(const struct conn_proposal *p, char *buf,
 			     size_t len)
 {
-	snprintf(buf, len, "encr %u/%u integ %u prf %u group %u", p->encr,
-		 p->encr_bits, p->integ, p->prf, p->group);
+	static const char *const integ[] = {
+		[IKE_INTEG_HMAC_SHA2_256_128] = "/hmac-sha256-128",
+		[IKE_INTEG_HMAC_SHA2_384_192] = "/hmac-sha384-192",
+		[IKE_INTEG_HMAC_SHA2_512_256] = "/hmac-sha512-256",
+	};
+	static const char *const prf[] = {
+		[IKE_PRF_HMAC_SHA2_256] = "/prf-sha256",
+		[IKE_PRF_HMAC_SHA2_384] = "/prf-sha384",
+		[IKE_PRF_HMAC_SHA2_512] = "/prf-sha512",
+	};
+	const char *group = p->group ? ike_ke_name(p->group) : NULL;
+	char encr[32];
+
+	switch (p->encr) {
+	case IKE_ENCR_AES_GCM_16:
+		snprintf(encr, sizeof(encr), "aes-gcm-%u", p->encr_bits);
+		break;
+	case IKE_ENCR_AES_CBC:
+		snprintf(encr, sizeof(encr), "aes-cbc-%u", p->encr_bits);
+		break;
+	case IKE_ENCR_NULL_AUTH_AES_GMAC:
+		snprintf(encr, sizeof(encr), "aes-gmac-%u", p->encr_bits);
+		break;
+	case IKE_ENCR_CHACHA20_POLY1305:
+		snprintf(encr, sizeof(encr), "chacha20-poly1305");
+		break;
+	default:
+		snprintf(encr, sizeof(encr), "encr-%u", p->encr);
+	}
+	snprintf(buf, len, "%s%s%s%s%s%s", encr,
+		 p->integ < 15 && integ[p->integ] ? integ[p->integ] : "",
+		 p->prf < 8 && prf[p->prf] ? prf[p->prf] : "",
+		 group ? "/" : "", group ? group : "",
+		 p->esn == CONN_ESN_YES ? "/esn" : "");
 	return buf;
 }
 
-static struct json_object *child_json(const struct ike_child *c)
+/* Seconds until a rekey is due, or -1 for none. */
+static int64_t due_in_s(uint64_t due_ms, uint64_t now)
+{
+	if (!due_ms)
+		return -1;
+	return due_ms > now ? (int64_t)((due_ms - now) / 1000) : 0;
+}
+
+static struct json_object *child_json(const struct ike_child *c,
+				      uint64_t now)
 {
 	struct json_object *o = json_object_new_object();
 	char buf[96];
@@ -720,6 +766,10 @@ static struct json_object *child_json(const struct ike_child *c)
 	json_object_object_add(o, "encap", json_object_new_boolean(c->encap));
 	json_object_object_add(o, "transform", json_object_new_string(
 		prop_text(&c->xf, buf, sizeof(buf))));
+	json_object_object_add(o, "age_s", json_object_new_int64(
+		(int64_t)((now - c->created_ms) / 1000)));
+	json_object_object_add(o, "rekey_in_s", json_object_new_int64(
+		due_in_s(c->rekey_due_ms, now)));
 	return o;
 }
 
@@ -748,6 +798,8 @@ static struct json_object *sa_json(const struct ike_sa *sa, uint64_t now)
 		prop_text(&sa->xf, buf, sizeof(buf))));
 	json_object_object_add(o, "age_s", json_object_new_int64(
 		(int64_t)((now - sa->created_ms) / 1000)));
+	json_object_object_add(o, "rekey_in_s", json_object_new_int64(
+		due_in_s(sa->rekey_due_ms, now)));
 	json_object_object_add(o, "msgs_in", json_object_new_int64(
 		(int64_t)sa->msgs_in));
 	json_object_object_add(o, "msgs_out", json_object_new_int64(
@@ -764,7 +816,7 @@ static struct json_object *sa_json(const struct ike_sa *sa, uint64_t now)
 		(int64_t)sa->frags_out));
 	kids = json_object_new_array();
 	for (const struct ike_child *c = sa->children; c; c = c->next)
-		json_object_array_add(kids, child_json(c));
+		json_object_array_add(kids, child_json(c, now));
 	json_object_object_add(o, "children", kids);
 	return o;
 }

@@ -453,12 +453,17 @@ static int print_ike_list(struct cli *cli, struct json_object *args,
 		{ "PEER", "peer_id" },
 		{ "TRANSFORM", "transform" },
 		{ "AGE_S", "age_s", .right = 1 },
+		{ "REKEY_S", "rekey_in_s", .right = 1 },
+		{ "CHILD_REKEYS", "child_rekeys", .right = 1 },
+		{ "MSGS", "msgs_in", "msgs_out", .right = 1 },
 		{ "RETX", "retransmits", .right = 1 },
 	};
 	static const struct column child_cols[] = {
 		{ "  CHILD_SA", "spi_in", "spi_out" },
 		{ "MODE", "mode" },
 		{ "TRANSFORM", "transform" },
+		{ "AGE_S", "age_s", .right = 1 },
+		{ "REKEY_S", "rekey_in_s", .right = 1 },
 	};
 	int ret;
 

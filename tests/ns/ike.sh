@@ -261,6 +261,35 @@ certs() {	# TAG GW1 GW2 SIG1 OUTCOME
 # rekey before its own was answered.  The lowest of the four nonces then
 # says which of the two new CHILD_SAs goes: in the end both sides hold
 # one, the same, and the pings running through it all come back.
+# The transform of gw1's first CHILD_SA.
+child_transform() {
+	xdpsec_cli gw1 --json ike list 2>/dev/null | python3 -c '
+import json, sys
+sas = json.load(sys.stdin)
+kids = sas[0]["children"] if sas else []
+print(kids[0]["transform"] if kids else "none")' 2>/dev/null
+}
+
+# IKE and ESP with other transforms than the defaults, both sides offering
+# the same single proposal.
+algs() {	# IKE ESP
+	local tag="$1 + $2" want=${2%/curve25519}
+	secret "$WORK/psk" "correct horse battery staple, algorithms"
+	conf gw1 198.51.100.1 198.51.100.2 initiate "$WORK/psk" "ike = $1
+	esp = $2"
+	conf gw2 198.51.100.2 198.51.100.1 wait "$WORK/psk" "ike = $1
+	esp = $2"
+	start_both "$tag" || return
+	check "[$tag] established" wait_for 50 established
+	echo "    IKE SA: $(ike_field gw1 transform); CHILD_SA: $(child_transform)"
+	check "[$tag] the IKE SA uses it" [ "$(ike_field gw1 transform)" = "$1" ]
+	# IKE_AUTH makes the first CHILD_SA without a key exchange (PFS).
+	check "[$tag] the CHILD_SA uses it" eval \
+		'[[ "$(child_transform)" == "$want"* ]]'
+	check "[$tag] ping h1 -> h2" wait_for 25 ping_ok 203.0.113.10
+	stop_all
+}
+
 # Drops IKE from GW, at ADDR, on sw's bridge until the table is deleted.
 hold_ike() {	# GW ADDR
 	nsx sw nft -f - <<-NFT
@@ -357,6 +386,7 @@ wrong_psk() {
 
 topo_up
 [ -n "$IKE_ONLY_ENCAP" ] && { run "ipv4, UDP-encapsulated" 4 yes; summary; exit; }
+[ -n "$IKE_ONLY_ALGS" ] && { algs aes-cbc-256/hmac-sha512-256/prf-sha384/modp3072 aes-cbc-128/hmac-sha384-192; algs chacha20-poly1305/prf-sha512/ecp384 aes-gmac-256; algs aes-gcm-128/prf-sha256/modp2048 chacha20-poly1305/curve25519; summary; exit; }
 [ -n "$IKE_ONLY_COLL" ] && { collision; summary; exit; }
 [ -n "$IKE_ONLY_TRAP" ] && { trap_start; summary; exit; }
 [ -n "$IKE_ONLY_FRAG" ] && { pki_up; fragments; summary; exit; }
@@ -368,6 +398,9 @@ run "ipv4" 4 auto
 [ -n "$IKE_ONLY4" ] || wrong_psk
 trap_start
 collision
+algs aes-cbc-256/hmac-sha512-256/prf-sha384/modp3072 aes-cbc-128/hmac-sha384-192
+algs chacha20-poly1305/prf-sha512/ecp384 aes-gmac-256
+algs aes-gcm-128/prf-sha256/modp2048 chacha20-poly1305/curve25519
 rekey "rekey on time, PFS" time
 rekey "rekey on packets, by the responder" packets
 if pki_up; then
