@@ -605,10 +605,10 @@ void ike_daemon_input(struct daemon *d, const struct pollfd *pfd, int n)
 			ssize_t len = ike_sock_recv(&id->sock, slot, buf,
 						    sizeof(buf), &dg);
 
-			if (len == -EAGAIN || len == -EMSGSIZE)
-				continue;
+			if (len == -EMSGSIZE)
+				continue;	/* too big: dropped, go on */
 			if (len < 0)
-				break;
+				break;		/* empty (EAGAIN), or failed */
 			ike_input(&id->ike, buf, (size_t)len, &dg,
 				  d->cfg.conns, d->cfg.n_conns);
 		}

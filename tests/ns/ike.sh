@@ -122,6 +122,14 @@ run() {	# TAG OUTER(4|6) ENCAP(auto|yes)
 	stop_all
 }
 
+# Says which of N pings in FILE (ping -D output) got no answer.
+lost_seqs() {	# FILE N
+	local i
+	for i in $(seq "$2"); do
+		grep -q "icmp_seq=$i " "$1" || echo "    lost: icmp_seq $i"
+	done
+}
+
 # How many IKE SAs GW lists.
 ike_count() {
 	xdpsec_cli "$1" --json ike list 2>/dev/null |
@@ -156,9 +164,7 @@ rekey() {	# TAG TRIGGER
 	before=$(spis_now)
 	nsx h1 ping -c $n -i 0.1 -W1 -D 203.0.113.10 > "$WORK/ping.txt"
 	loss=$(sed -nE 's/.* ([0-9]+) received.*/\1/p' "$WORK/ping.txt")
-	seq $n | while read -r i; do
-		grep -q "icmp_seq=$i " "$WORK/ping.txt" || echo "    lost: icmp_seq $i"
-	done
+	lost_seqs "$WORK/ping.txt" $n
 	after=$(spis_now)
 	rekeys=$(( $(ike_field gw1 child_rekeys) + $(ike_field gw2 child_rekeys) ))
 	echo "    SAs before $before, after $after; $rekeys rekeys;" \
@@ -312,7 +318,7 @@ collision() {
 	wait_for 25 ping_ok 203.0.113.10
 	hold_ike gw1 198.51.100.1
 	hold_ike gw2 198.51.100.2
-	nsx h1 ping -c $n -i 0.1 -W1 203.0.113.10 > "$WORK/ping.txt" &
+	nsx h1 ping -c $n -i 0.1 -W1 -D 203.0.113.10 > "$WORK/ping.txt" &
 	CAP_PID=$!
 	sleep 0.5
 	xdpsec_cli gw1 tunnel rekey site >/dev/null
@@ -324,6 +330,7 @@ collision() {
 	wait "$CAP_PID"
 	CAP_PID=
 	got=$(sed -nE 's/.* ([0-9]+) received.*/\1/p' "$WORK/ping.txt")
+	lost_seqs "$WORK/ping.txt" $n
 	echo "    rekeys: gw1 $(ike_field gw1 child_rekeys), gw2" \
 		"$(ike_field gw2 child_rekeys); $((n - ${got:-0})) of $n pings lost"
 	grep -h "rekey collision" "$WORK"/gw*.log | sed 's/^/    /'
