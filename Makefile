@@ -45,7 +45,7 @@ TEST_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_xdp
 FUZZ_BINS := $(BUILD)/fuzz/fuzz_ike_msg
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test demo deps tests format fuzz
+.PHONY: all clean test demo deps tests format fuzz bench-crypto
 
 all: $(BINS)
 
@@ -104,17 +104,38 @@ TEST_OBJS_test_ike_sk := $(call uobjs,ike_sk aead mac log)
 TEST_OBJS_test_ike_msg := $(call uobjs,ike_msg)
 TEST_OBJS_test_xdp := $(call uobjs,counters)
 
+# The crypto benchmark links ESP like the ESP test does.  Intel's
+# multi-buffer library adds a column when its header is installed.
+BENCH_SRCS := bench_crypto bench_esp bench_evp
+BENCH_DEFS :=
+BENCH_LIBS :=
+ifneq ($(wildcard /usr/include/intel-ipsec-mb.h),)
+BENCH_SRCS += bench_ipsecmb
+BENCH_DEFS := -DBENCH_IPSEC_MB
+BENCH_LIBS := -lIPSec_MB
+endif
+BENCH_OBJS := $(BENCH_SRCS:%=$(BUILD)/bench/%.o) \
+	$(call uobjs,esp iphdr aead mac log)
+
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $$(TEST_OBJS_test_$$*)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(XCFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/bench/%.o: tests/bench/%.c | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XCFLAGS) $(BENCH_DEFS) -c $< -o $@
+
+$(BUILD)/bench/bench_crypto: $(BENCH_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XCFLAGS) $^ -o $@ $(LDLIBS) $(BENCH_LIBS)
 
 $(BUILD)/fuzz/fuzz_ike_msg: tests/fuzz/fuzz_ike_msg.c user/ike_msg.c \
 		user/ike_msg.h | $(BUILD)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@
 
-$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests $(BUILD)/fuzz:
+$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
 deps:
@@ -131,6 +152,11 @@ fuzz: $(FUZZ_BINS)
 	$(Q)cp tests/fuzz/corpus/ike_msg/* $(BUILD)/fuzz/corpus/
 	$(Q)$(BUILD)/fuzz/fuzz_ike_msg -max_total_time=$(FUZZ_SECONDS) \
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
+
+# Not part of "make test": it measures, it does not check behaviour.
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="-r 7 -t 0.5".
+bench-crypto: $(BUILD)/bench/bench_crypto
+	$(Q)$< -o $(BUILD)/bench/crypto.json $(BENCH_ARGS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
