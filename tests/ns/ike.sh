@@ -259,14 +259,6 @@ certs() {	# TAG GW1 GW2 SIG1 OUTCOME
 	stop_all
 }
 
-# Both sides rekey the same CHILD_SA at once (RFC 7296 section 2.8.1).
-# IKE is held on the wire in both directions while both start; gw2's
-# retransmitted request is let through first, so gw1 answers it with its
-# own open, but the answer is held; then gw1's retransmission reaches
-# gw2, whose own is still open.  Each side has answered the other's
-# rekey before its own was answered.  The lowest of the four nonces then
-# says which of the two new CHILD_SAs goes: in the end both sides hold
-# one, the same, and the pings running through it all come back.
 # The transform of gw1's first CHILD_SA.
 child_transform() {
 	xdpsec_cli gw1 --json ike list 2>/dev/null | python3 -c '
@@ -296,37 +288,59 @@ algs() {	# IKE ESP
 	stop_all
 }
 
-# Drops IKE from GW, at ADDR, on sw's bridge until the table is deleted.
-hold_ike() {	# GW ADDR
+# Both sides rekey the same CHILD_SA at once (RFC 7296 section 2.8.1).
+# IKE is held on the wire while both start; then only the answers are
+# held, so that each side's retransmitted request reaches the other,
+# whose own is still open, and is answered; once both have answered,
+# the answers go through.  The lowest of the four nonces then says which
+# of the two new CHILD_SAs goes: in the end both sides hold one, the same,
+# and the pings running through it all come back.  Each step waits for
+# what it needs, not for a time.
+
+# Drops IKE from ADDR on sw's bridge, or only its answers (the R flag,
+# byte 19 of the IKE header), until the table NAME is deleted.
+hold_ike() {	# NAME ADDR [answers]
+	local what=
+	[ "${3:-}" = answers ] && what="@th,216,8 & 0x20 == 0x20"
 	nsx sw nft -f - <<-NFT
-	table bridge hold_$1 {
+	table bridge $1 {
 		chain hold {
 			type filter hook forward priority 0;
-			ip saddr $2 udp dport { 500, 4500 } drop
+			ip saddr $2 udp dport 500 $what drop
 		}
 	}
 	NFT
 }
 
+both_answered() {
+	[ "$(ike_field gw1 child_rekeys)" -ge 1 ] 2>/dev/null &&
+		[ "$(ike_field gw2 child_rekeys)" -ge 1 ] 2>/dev/null
+}
+
 collision() {
-	local tag="simultaneous rekey" n=60 got
+	local tag="simultaneous rekey" n=80 got
 	secret "$WORK/psk" "correct horse battery staple, collision"
 	conf gw1 198.51.100.1 198.51.100.2 initiate "$WORK/psk"
 	conf gw2 198.51.100.2 198.51.100.1 wait "$WORK/psk"
 	start_both "$tag" || return
 	check "[$tag] established" wait_for 50 established
 	wait_for 25 ping_ok 203.0.113.10
-	hold_ike gw1 198.51.100.1
-	hold_ike gw2 198.51.100.2
+	hold_ike hold1 198.51.100.1
+	hold_ike hold2 198.51.100.2
 	nsx h1 ping -c $n -i 0.1 -W1 -D 203.0.113.10 > "$WORK/ping.txt" &
 	CAP_PID=$!
 	sleep 0.5
 	xdpsec_cli gw1 tunnel rekey site >/dev/null
 	xdpsec_cli gw2 tunnel rekey site >/dev/null
-	sleep 0.5
-	nsx sw nft delete table bridge hold_gw2
-	sleep 1.2
-	nsx sw nft delete table bridge hold_gw1
+	sleep 0.3
+	hold_ike answers1 198.51.100.1 answers
+	hold_ike answers2 198.51.100.2 answers
+	nsx sw nft delete table bridge hold1
+	nsx sw nft delete table bridge hold2
+	check "[$tag] each side answered the other's request" \
+		wait_for 100 both_answered
+	nsx sw nft delete table bridge answers1
+	nsx sw nft delete table bridge answers2
 	wait "$CAP_PID"
 	CAP_PID=
 	got=$(sed -nE 's/.* ([0-9]+) received.*/\1/p' "$WORK/ping.txt")
