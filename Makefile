@@ -40,12 +40,13 @@ DAEMON_OBJS := $(DAEMON_SRCS:%=$(BUILD)/user/%.o)
 CLI_OBJS := $(CLI_SRCS:%=$(BUILD)/user/%.o)
 LIBXDPSEC := $(BUILD)/libxdpsec.a
 SKEL := $(BUILD)/xdpsec.skel.h
+XDP_PASS := $(BUILD)/bpf/xdp_pass.bpf.o
 BINS := $(BUILD)/xdpsecd $(BUILD)/xdpsec
 TEST_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_xdp
 FUZZ_BINS := $(BUILD)/fuzz/fuzz_ike_msg
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test demo deps tests format fuzz bench-crypto
+.PHONY: all clean test demo deps tests format fuzz bench-crypto bench
 
 all: $(BINS)
 
@@ -157,6 +158,12 @@ fuzz: $(FUZZ_BINS)
 # BENCH_ARGS passes options, e.g. BENCH_ARGS="-r 7 -t 0.5".
 bench-crypto: $(BUILD)/bench/bench_crypto
 	$(Q)$< -o $(BUILD)/bench/crypto.json $(BENCH_ARGS)
+
+# Throughput through the namespace topology, with and without xdpsec; not
+# part of "make test" either.  BENCH_QUICK=1 makes a short smoke run.
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(XDP_PASS)
+	$(Q)BUILD=$(BUILD) scripts/bench.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

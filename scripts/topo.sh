@@ -99,7 +99,9 @@ topo_genkey() {	# BYTES FILE
 topo_tunnel_configs() {	# DIR ALG OUTER_FAMILY [with-sas]
 	local dir=$1 alg=$2 fam=$3 sas=${4:-with-sas} bytes=20
 	local o1=198.51.100.1 o2=198.51.100.2
-	[ "$alg" = aes-gcm-256 ] && bytes=36
+	case $alg in	# a 32-byte key, and every AEAD adds a 4-byte salt
+	aes-gcm-256|chacha20-poly1305) bytes=36 ;;
+	esac
 	[ "$fam" = 6 ] && o1=2001:db8:ff::1 o2=2001:db8:ff::2
 	mkdir -p "$dir"
 	topo_genkey $bytes "$dir/a.key"; topo_genkey $bytes "$dir/b.key"
