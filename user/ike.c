@@ -180,33 +180,6 @@ static void outer_addr(const union ike_sockaddr *a, struct xdpsec_addr *out)
 		memcpy(out->v6, &a->in6.sin6_addr, 16);
 }
 
-static uint8_t child_alg(const struct conn_proposal *xf)
-{
-	if (xf->encr == IKE_ENCR_AES_GCM_16)
-		return xf->encr_bits == 128 ? XDPSEC_ALG_AES_GCM_128 :
-					      XDPSEC_ALG_AES_GCM_256;
-	if (xf->encr == IKE_ENCR_CHACHA20_POLY1305)
-		return XDPSEC_ALG_CHACHA20_POLY1305;
-	if (xf->encr == IKE_ENCR_NULL_AUTH_AES_GMAC)
-		return xf->encr_bits == 128 ? XDPSEC_ALG_AES_GMAC_128 :
-					      XDPSEC_ALG_AES_GMAC_256;
-	return xf->encr_bits == 128 ? XDPSEC_ALG_AES_CBC_128 :
-				      XDPSEC_ALG_AES_CBC_256;
-}
-
-static uint8_t child_integ(uint16_t integ)
-{
-	switch (integ) {
-	case IKE_INTEG_HMAC_SHA2_256_128:
-		return XDPSEC_INTEG_HMAC_SHA256_128;
-	case IKE_INTEG_HMAC_SHA2_384_192:
-		return XDPSEC_INTEG_HMAC_SHA384_192;
-	case IKE_INTEG_HMAC_SHA2_512_256:
-		return XDPSEC_INTEG_HMAC_SHA512_256;
-	}
-	return XDPSEC_INTEG_NONE;
-}
-
 /*
  * IKE rekeys a CHILD_SA at 80-90 % of its lifetime, and when its SAs
  * reach the soft byte or packet limit (or near the end of their sequence
@@ -247,8 +220,8 @@ static int child_sa_add(struct daemon *d, const struct ike_sa *sa,
 	s->dir = dir;
 	s->mode = c->mode;
 	s->proto = XDPSEC_IPPROTO_ESP;
-	s->alg = child_alg(&c->xf);
-	s->integ = child_integ(c->xf.integ);
+	s->alg = ike_encr_alg(c->xf.encr, c->xf.encr_bits);
+	s->integ = ike_integ_alg(c->xf.integ);
 	s->family = sa->dg.remote.sa.sa_family;
 	s->replay_window = out ? 0 : d->cfg.daemon.replay_window;
 	outer_addr(out ? &sa->dg.local : &sa->dg.remote, &s->src);

@@ -76,8 +76,7 @@ static const char *sa_name(const struct ike_sa *sa)
 
 /* ---- Transforms ---- */
 
-/* The data-plane algorithm of an ENCR transform, or XDPSEC_ALG_NONE. */
-static enum xdpsec_alg encr_alg(uint16_t encr, uint16_t bits)
+enum xdpsec_alg ike_encr_alg(uint16_t encr, uint16_t bits)
 {
 	if (encr == IKE_ENCR_AES_GCM_16 && bits == 128)
 		return XDPSEC_ALG_AES_GCM_128;
@@ -89,10 +88,14 @@ static enum xdpsec_alg encr_alg(uint16_t encr, uint16_t bits)
 		return XDPSEC_ALG_AES_CBC_128;
 	if (encr == IKE_ENCR_AES_CBC && bits == 256)
 		return XDPSEC_ALG_AES_CBC_256;
+	if (encr == IKE_ENCR_NULL_AUTH_AES_GMAC && bits == 128)
+		return XDPSEC_ALG_AES_GMAC_128;
+	if (encr == IKE_ENCR_NULL_AUTH_AES_GMAC && bits == 256)
+		return XDPSEC_ALG_AES_GMAC_256;
 	return XDPSEC_ALG_NONE;
 }
 
-static enum xdpsec_integ integ_alg(uint16_t integ)
+enum xdpsec_integ ike_integ_alg(uint16_t integ)
 {
 	switch (integ) {
 	case IKE_INTEG_HMAC_SHA2_256_128:
@@ -686,8 +689,7 @@ static void put_certreq(struct ike_sa *sa, struct ike_buf *b)
  * signatures, with SHA-2 and Ed25519's own hashing; a pubkey responder
  * asks for a certificate.
  */
-static void put_init_auth_notifies(struct ike *ike, struct ike_sa *sa,
-				   struct ike_buf *b)
+static void put_init_notifies(struct ike_sa *sa, struct ike_buf *b)
 {
 	static const uint8_t hashes[] = { 0, 2, 0, 3, 0, 4, 0, 5 };
 	struct ike_notify n = { .type = IKE_N_SIGNATURE_HASH_ALGORITHMS,
@@ -695,7 +697,6 @@ static void put_init_auth_notifies(struct ike *ike, struct ike_sa *sa,
 	struct ike_notify frag = {
 		.type = IKE_N_IKEV2_FRAGMENTATION_SUPPORTED };
 
-	(void)ike;
 	ike_put_notify(b, &frag);
 	ike_put_notify(b, &n);
 	if (!sa->initiator && sa->conn.auth == CONN_AUTH_PUBKEY)
@@ -824,8 +825,8 @@ static int sa_keys_make(struct ike_sa *sa, const uint8_t *peer_ke,
 		.old_sk_d = old ? old->keys.sk_d : NULL,
 		.old_sk_d_len = old ? old->keys.prf_len : 0,
 	};
-	enum xdpsec_alg alg = encr_alg(sa->xf.encr, sa->xf.encr_bits);
-	enum xdpsec_integ integ = integ_alg(sa->xf.integ);
+	enum xdpsec_alg alg = ike_encr_alg(sa->xf.encr, sa->xf.encr_bits);
+	enum xdpsec_integ integ = ike_integ_alg(sa->xf.integ);
 	const uint8_t *ei, *er, *ai, *ar;
 	int ret;
 
@@ -1123,6 +1124,25 @@ static void put_child_sa(struct ike_sa *sa, struct ike_buf *b, uint32_t spi,
 
 /* ---- IKE_SA_INIT ---- */
 
+/*
+ * Ends an IKE_SA_INIT message built in b at out + TRAIN_HDR: keeps a copy
+ * for AUTH in *keep and makes out a one-datagram train of *len bytes.
+ */
+static int init_finish(struct ike_buf *b, uint8_t *out, uint8_t **keep,
+		       size_t *keep_len, size_t *len)
+{
+	int ret = ike_buf_finish(b);
+
+	if (ret)
+		return ret;
+	replace_bytes(keep, keep_len, out + TRAIN_HDR, b->len);
+	if (!*keep)
+		return -ENOMEM;
+	put_be16(out, (uint16_t)b->len);
+	*len = TRAIN_HDR + b->len;
+	return 0;
+}
+
 /* A KE payload with the public value pub of group. */
 static void put_ke_payload(struct ike_buf *b, uint16_t group,
 			   const uint8_t *pub)
@@ -1144,6 +1164,7 @@ static int init_request_send(struct ike *ike, struct ike_sa *sa)
 	uint8_t out[IKE_MSG_MAX], pub[IKE_KE_MAX];
 	struct ike_hdr h;
 	struct ike_buf b;
+	size_t len;
 	int ret;
 
 	for (unsigned int i = 0; i < sa->conn.n_ike; i++) {
@@ -1174,15 +1195,12 @@ static int init_request_send(struct ike *ike, struct ike_sa *sa)
 	put_ke_payload(&b, sa->xf.group, pub);
 	ike_put_nonce(&b, sa->ni, sa->ni_len);
 	put_nat_notifies(sa, &b);
-	put_init_auth_notifies(ike, sa, &b);
-	ret = ike_buf_finish(&b);
+	put_init_notifies(sa, &b);
+	ret = init_finish(&b, out, &sa->init_req, &sa->init_req_len, &len);
 	if (ret)
 		return ret;
-	replace_bytes(&sa->init_req, &sa->init_req_len, out + TRAIN_HDR,
-		      b.len);
-	put_be16(out, (uint16_t)b.len);
 	sa->state = IKE_SA_CONNECTING;
-	return send_request(ike, sa, IKE_REQ_INIT, out, TRAIN_HDR + b.len);
+	return send_request(ike, sa, IKE_REQ_INIT, out, len);
 }
 
 /* The peer's address for a connection: the configured one, port 500. */
@@ -1390,6 +1408,7 @@ static int init_response_send(struct ike *ike, struct ike_sa *sa,
 	uint8_t out[IKE_MSG_MAX], pub[IKE_KE_MAX];
 	struct ike_hdr h;
 	struct ike_buf b;
+	size_t len;
 	int ret;
 
 	prop.spi_size = 0;
@@ -1407,14 +1426,11 @@ static int init_response_send(struct ike *ike, struct ike_sa *sa,
 	put_ke_payload(&b, sa->xf.group, pub);
 	ike_put_nonce(&b, sa->nr, sa->nr_len);
 	put_nat_notifies(sa, &b);
-	put_init_auth_notifies(ike, sa, &b);
-	ret = ike_buf_finish(&b);
+	put_init_notifies(sa, &b);
+	ret = init_finish(&b, out, &sa->init_resp, &sa->init_resp_len, &len);
 	if (ret)
 		return ret;
-	replace_bytes(&sa->init_resp, &sa->init_resp_len, out + TRAIN_HDR,
-		      b.len);
-	put_be16(out, (uint16_t)b.len);
-	return send_response(ike, sa, out, TRAIN_HDR + b.len);
+	return send_response(ike, sa, out, len);
 }
 
 /* Responder: a new IKE_SA_INIT request. */

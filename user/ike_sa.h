@@ -211,6 +211,10 @@ const char *ike_state_name(enum ike_sa_state s);
 void ike_conn_ts(const struct conn_conf *conn, struct ike_ts_list *local,
 		 struct ike_ts_list *remote);
 
+/* The data-plane transforms of IKE's ENCR and INTEG ids, or NONE. */
+enum xdpsec_alg ike_encr_alg(uint16_t encr, uint16_t bits);
+enum xdpsec_integ ike_integ_alg(uint16_t integ);
+
 /* The monotonic clock in milliseconds. */
 uint64_t ike_clock_ms(void);
 

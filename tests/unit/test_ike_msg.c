@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "check.h"
 #include "ike_msg.h"
 
@@ -795,7 +797,7 @@ static void test_rt_simple(void)
 	p = reparse(&b, &m);
 	CHECK(p && ike_decode_auth(p, &auth2, &err) == 0 &&
 		      auth2.method == auth.method && auth2.len == auth.len &&
-		      !memcmp(auth2.data, data, auth.len),
+		      !CRYPTO_memcmp(auth2.data, data, auth.len),
 	      "AUTH round trip");
 
 	ike_buf_init(&b, buf, sizeof(buf));
