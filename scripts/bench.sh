@@ -23,10 +23,11 @@
 #
 # Prints a table; $BUILD/bench/bench.json holds the same.  BENCH_QUICK=1:
 # one run of 2 s per cell.  BENCH_ROWS="plain aes-gcm-128" runs a subset.
+# BENCH_TOPO names the namespaces (default xbench), so two runs can differ.
 # Needs root; removes its namespaces ($TOPO-*) and daemons on exit.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-export TOPO=xbench
+export TOPO=${BENCH_TOPO:-xbench}
 export BUILD=${BUILD:-build}
 . scripts/topo.sh
 
@@ -278,7 +279,7 @@ main() {
 	then
 		die "build first: make BUILD=$BUILD all $BUILD/bpf/xdp_pass.bpf.o"
 	fi
-	exec 9> "/run/xdpsec-bench.lock"
+	exec 9> "/run/xdpsec-bench-$TOPO.lock"
 	flock -n 9 || die "another benchmark is running"
 	WORK=$(mktemp -d /tmp/xdpsec-bench.XXXXXX)
 	trap cleanup EXIT
