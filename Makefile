@@ -22,6 +22,13 @@ CFLAGS ?= -O2 -g
 XCFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread \
 	-Iinclude -Iuser -I$(BUILD) -MMD -MP
 LDLIBS := -lxdp -lbpf -lelf -lz -lcrypto -lmnl -ljson-c -linih -pthread
+# Intel's multi-buffer library does AES-GCM when its header is installed
+# (see user/aead.c); IPSEC_MB=0 builds without it.
+IPSEC_MB ?= $(if $(wildcard /usr/include/intel-ipsec-mb.h),1,0)
+ifeq ($(IPSEC_MB),1)
+XCFLAGS += -DXDPSEC_HAVE_IPSEC_MB
+LDLIBS += -lIPSec_MB
+endif
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC)
 # Fuzz targets are built with clang from their sources, sanitizers on.
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -31,7 +38,8 @@ FUZZ_SECONDS ?= 600
 
 LIB_SRCS := log aead mac esp ah replay config counters nexthop ip iphdr \
 	icmp frag ike_ke ike_keys ike_sk ike_msg ike_conf ike_cert
-DAEMON_SRCS := xdpsecd xsk worker sad spd ctl host natt ike_sock ike_sa ike
+DAEMON_SRCS := xdpsecd xsk worker sad spd ctl host natt ike_sock ike_sa ike \
+	nametab
 CLI_SRCS := xdpsec
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -46,7 +54,8 @@ TEST_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_xdp
 FUZZ_BINS := $(BUILD)/fuzz/fuzz_ike_msg
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test demo deps tests format fuzz bench-crypto bench
+.PHONY: all clean test demo deps tests format fuzz bench-crypto bench \
+	bench-mq bench-sa
 
 all: $(BINS)
 
@@ -104,16 +113,15 @@ TEST_OBJS_test_ike_keys := $(call uobjs,ike_keys)
 TEST_OBJS_test_ike_sk := $(call uobjs,ike_sk aead mac log)
 TEST_OBJS_test_ike_msg := $(call uobjs,ike_msg)
 TEST_OBJS_test_xdp := $(call uobjs,counters)
+TEST_OBJS_test_nametab := $(call uobjs,nametab)
+TEST_OBJS_test_spd := $(call uobjs,spd nametab config ike_conf ike_cert \
+	ike_ke ike_msg aead mac log)
 
 # The crypto benchmark links ESP like the ESP test does.  Intel's
-# multi-buffer library adds a column when its header is installed.
+# multi-buffer library adds columns when it is built in.
 BENCH_SRCS := bench_crypto bench_esp bench_evp
-BENCH_DEFS :=
-BENCH_LIBS :=
-ifneq ($(wildcard /usr/include/intel-ipsec-mb.h),)
+ifeq ($(IPSEC_MB),1)
 BENCH_SRCS += bench_ipsecmb
-BENCH_DEFS := -DBENCH_IPSEC_MB
-BENCH_LIBS := -lIPSec_MB
 endif
 BENCH_OBJS := $(BENCH_SRCS:%=$(BUILD)/bench/%.o) \
 	$(call uobjs,esp iphdr aead mac log)
@@ -125,18 +133,33 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $$(TEST_OBJS_test_$$*)
 
 $(BUILD)/bench/%.o: tests/bench/%.c | $(BUILD)/bench
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(XCFLAGS) $(BENCH_DEFS) -c $< -o $@
+	$(Q)$(CC) $(XCFLAGS) -c $< -o $@
 
 $(BUILD)/bench/bench_crypto: $(BENCH_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(XCFLAGS) $^ -o $@ $(LDLIBS) $(BENCH_LIBS)
+	$(Q)$(CC) $(XCFLAGS) $^ -o $@ $(LDLIBS)
+
+# A daemon for benchmarks only, which frames ESP but does no cipher work
+# (see user/aead.c): an aead.o of its own, the other objects shared.
+NOCRYPTO_AEAD := $(BUILD)/nocrypto/user/aead.o
+NOCRYPTO := $(BUILD)/nocrypto/xdpsecd
+
+$(NOCRYPTO_AEAD): user/aead.c | $(BUILD)/nocrypto/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XCFLAGS) -DXDPSEC_NO_CRYPTO -c $< -o $@
+
+$(NOCRYPTO): $(DAEMON_OBJS) $(filter-out %/aead.o,$(LIB_OBJS)) \
+		$(NOCRYPTO_AEAD)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XCFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/fuzz/fuzz_ike_msg: tests/fuzz/fuzz_ike_msg.c user/ike_msg.c \
 		user/ike_msg.h | $(BUILD)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@
 
-$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/bench:
+$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/bench \
+		$(BUILD)/nocrypto/user:
 	$(Q)mkdir -p $@
 
 deps:
@@ -162,8 +185,30 @@ bench-crypto: $(BUILD)/bench/bench_crypto
 # Throughput through the namespace topology, with and without xdpsec; not
 # part of "make test" either.  BENCH_QUICK=1 makes a short smoke run.
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(XDP_PASS)
+	$(Q)$(MAKE) --no-print-directory all $(XDP_PASS) $(NOCRYPTO)
 	$(Q)BUILD=$(BUILD) scripts/bench.sh
+
+# One worker per queue: 1 against 2 queues per veth, one busy SA.
+# BENCH_PERF=1 adds a perf profile of the daemons, built into $(BUILD)/prof
+# with small and called-once functions kept out of line so that sequence
+# numbers and the replay window show under their own names.  Inlining
+# differently makes flow-sensitive warnings differ: they stay warnings there.
+PROF_CFLAGS := -O2 -g -fno-omit-frame-pointer -fno-inline-small-functions \
+	-fno-inline-functions-called-once
+bench-mq: deps
+	$(Q)$(MAKE) --no-print-directory all
+ifeq ($(BENCH_PERF),1)
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/prof \
+		CFLAGS="$(PROF_CFLAGS)" WARN="$(WARN) -Wno-error" all
+endif
+	$(Q)BUILD=$(BUILD) BENCH_PERF=$(BENCH_PERF) scripts/bench_mq.sh
+
+# SA scale: install rate, memory per SA and TCP throughput with 1, 1000
+# and 100000 SA pairs installed (scripts/bench_sa.sh); JSON in
+# $(BUILD)/bench/sa.json.  Not part of "make test" either.
+bench-sa: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) scripts/bench_sa.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

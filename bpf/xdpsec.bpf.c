@@ -135,8 +135,10 @@ struct {
 	__type(value, struct xdpsec_sa_state);
 } sa_state SEC(".maps");
 
+/* Allocated as SAs come: its size is a bound, not memory. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XDPSEC_MAX_SA);
 	__type(key, struct xdpsec_spi_key);
 	__type(value, __u32);
@@ -152,7 +154,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, XDPSEC_MAX_PREFIXES);
+	__uint(max_entries, XDPSEC_MAX_POLICIES);
 	__type(key, struct xdpsec_spd4_key);
 	__type(value, struct xdpsec_spd_chain);
 } spd4 SEC(".maps");
@@ -160,7 +162,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, XDPSEC_MAX_PREFIXES);
+	__uint(max_entries, XDPSEC_MAX_POLICIES);
 	__type(key, struct xdpsec_spd6_key);
 	__type(value, struct xdpsec_spd_chain);
 } spd6 SEC(".maps");
@@ -196,7 +198,7 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XDPSEC_MAX_POLICIES);
+	__uint(max_entries, XDPSEC_ACQUIRE_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } acquire SEC(".maps");
@@ -667,7 +669,7 @@ static __always_inline int sel_match(const struct xdpsec_sel *sel,
 
 static __always_inline void acquire_note(__u32 id)
 {
-	__u32 key = id % XDPSEC_MAX_POLICIES;
+	__u32 key = id % XDPSEC_ACQUIRE_SLOTS;
 	__u64 *n = bpf_map_lookup_elem(&acquire, &key);
 
 	if (n)

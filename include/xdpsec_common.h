@@ -12,10 +12,18 @@
 
 #include <linux/types.h>
 
+/*
+ * The SAD and SPD maps are sized by the daemon before it loads the
+ * program ([daemon] max_sas and max_policies): these are the sizes in the
+ * object file, which the daemon replaces, and the bounds it accepts.
+ */
 enum xdpsec_limits {
-	XDPSEC_MAX_SA = 65536,
-	XDPSEC_MAX_POLICIES = 4096,
-	XDPSEC_MAX_PREFIXES = 4096,	/* SPD trie entries per family */
+	XDPSEC_MAX_SA = 8192,		/* default max_sas */
+	XDPSEC_MAX_SA_LIMIT = 1 << 22,
+	XDPSEC_MAX_POLICIES = 4096,	/* default max_policies */
+	XDPSEC_MAX_POLICIES_LIMIT = 1 << 21,
+	XDPSEC_MAX_TABLE_MIN = 16,	/* the least either may be set to */
+	XDPSEC_ACQUIRE_SLOTS = 4096,	/* "acquire" counts by id modulo this */
 	XDPSEC_CHAIN_LEN = 16,		/* policies checked per dst prefix */
 	XDPSEC_MAX_IFACES = 16,
 	XDPSEC_MAX_QUEUES = 64,

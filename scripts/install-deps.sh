@@ -8,10 +8,16 @@ PACKAGES="make gcc clang llvm libclang-rt-14-dev libc6-dev pkg-config
 libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool
 libssl-dev libmnl-dev libjson-c-dev libinih-dev
 iproute2 iputils-ping tcpdump iperf3 socat ethtool procps python3 bc nftables
-python3-scapy python3-cryptography
+python3-scapy python3-cryptography python3-matplotlib
 strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
 libcharon-extra-plugins
+wireguard-go wireguard-tools
 util-linux coreutils openssl"
+
+# Intel's multi-buffer crypto library, for AES-GCM, exists for amd64 only.
+if [ "$(dpkg --print-architecture)" = amd64 ]; then
+	PACKAGES="$PACKAGES libipsec-mb-dev"
+fi
 
 missing=""
 for p in $PACKAGES; do

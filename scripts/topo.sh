@@ -185,10 +185,12 @@ topo_sa() {	# NAME DIR SPI SRC DST ALG KEY SEL_SRC SEL_DST
 
 # Starts xdpsecd in namespace GW with CONF; sets XDPSECD_PID.  The daemon
 # mounts its own bpffs inside the namespace's mount namespace.
+# XDPSECD_BIN, when set, names another daemon binary to start.
 xdpsecd_start() {	# GW CONF LOG [XDPSECD OPTIONS...]
 	local sock="/run/xdpsec/$TOPO-$1.sock" i conf=$2 log=$3
+	local bin=${XDPSECD_BIN:-${BUILD:-build}/xdpsecd}
 	rm -f "$sock"
-	ip netns exec "$(ns "$1")" "${BUILD:-build}/xdpsecd" -c "$conf" \
+	ip netns exec "$(ns "$1")" "$bin" -c "$conf" \
 		"${@:4}" >"$log" 2>&1 &
 	XDPSECD_PID=$!
 	for i in $(seq 100); do

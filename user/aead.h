@@ -5,11 +5,13 @@
  * the plain cipher AES-CBC (RFC 3602, whose ICV comes from an integrity
  * algorithm, see mac.h).  A context is keyed once and then used for many
  * packets by one thread; per packet only the nonce or IV changes.
- * Everything goes through OpenSSL 3.
+ * OpenSSL 3 does the work, except AES-GCM where Intel's multi-buffer
+ * library is built in and usable: see enum aead_backend.
  */
 #ifndef XDPSEC_AEAD_H
 #define XDPSEC_AEAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +26,7 @@ enum aead_sizes {
 	AEAD_TAG_MAX = 16,
 	AEAD_KEY_MAX = 32,	/* cipher key, without the salt */
 	AEAD_BLOCK_MAX = 16,
+	AEAD_AAD_MAX = 64,	/* AAD in several pieces, ipsec-mb contexts */
 };
 
 /* How a transform protects an ESP packet. */
@@ -80,6 +83,10 @@ int aead_seal_v(struct aead *a, const uint8_t *nonce,
  * Checks the tag and decrypts buf[0..len) in place.  Returns 0, or
  * -EBADMSG when the tag does not verify (buf is then garbage), -EINVAL or
  * -EIO.
+ *
+ * Contexts of the ipsec-mb backend take the AAD in one piece; when it
+ * comes in more than one non-empty segment, these together may hold at
+ * most AEAD_AAD_MAX bytes, else both calls give -EINVAL.
  */
 int aead_open_v(struct aead *a, const uint8_t *nonce,
 		const struct aead_seg *aad, unsigned int n, uint8_t *buf,
@@ -114,5 +121,49 @@ void aead_ivgen_free(struct aead_ivgen *g);
 
 /* Writes the AEAD_CBC_IV_LEN-byte IV for seq.  Returns 0 or -EIO. */
 int aead_ivgen_next(struct aead_ivgen *g, uint64_t seq, uint8_t *iv);
+
+/*
+ * Who does the work of a context.  OpenSSL does every algorithm.  When
+ * built with XDPSEC_HAVE_IPSEC_MB, Intel's multi-buffer library does
+ * AES-GCM if it sets itself up on this CPU and agrees with OpenSSL on a
+ * test message.  A benchmark build with XDPSEC_NO_CRYPTO has only a
+ * backend that does nothing at all.  The environment variable
+ * XDPSEC_CRYPTO=openssl|ipsec-mb|auto, read once, sets the preference;
+ * an algorithm the preferred backend lacks goes to OpenSSL.
+ */
+enum aead_backend {
+	AEAD_BACKEND_AUTO = 0,	/* the fastest one that works */
+	AEAD_BACKEND_OPENSSL,
+	AEAD_BACKEND_IPSEC_MB,
+	AEAD_BACKEND_NOCRYPTO,	/* benchmark build: no encryption */
+};
+
+/* "openssl", "ipsec-mb", "none" or "auto". */
+const char *aead_backend_name(enum aead_backend b);
+/* Writes what the backend is: library, version, code path. */
+void aead_backend_about(enum aead_backend b, char *buf, size_t len);
+/* Whether b is built in and works on this CPU. */
+bool aead_backend_available(enum aead_backend b);
+
+/*
+ * For tests and benchmarks: the backend that contexts created from now on
+ * prefer.  Returns 0, or -ENOTSUP when b is not available.
+ */
+int aead_backend_set(enum aead_backend b);
+
+/* The backend a context of alg created now would get. */
+enum aead_backend aead_backend_for(enum xdpsec_alg alg);
+/* The backend of context a. */
+enum aead_backend aead_backend_of(const struct aead *a);
+
+/* Logs, once per backend in use, which algorithms it does. */
+void aead_backend_log(void);
+
+/*
+ * For the daemon, at start: a build without crypto says so loudly and
+ * refuses (-EPERM) unless XDPSEC_NO_CRYPTO=1 is set; then the backends are
+ * logged.  Returns 0, -EPERM or -EIO.
+ */
+int aead_startup(void);
 
 #endif /* XDPSEC_AEAD_H */

@@ -50,6 +50,8 @@ enum daemon_key {
 	D_HOST_INTERFACE,
 	D_HOST_MTU,
 	D_NATT_KEEPALIVE,
+	D_MAX_SAS,
+	D_MAX_POLICIES,
 	D_NKEYS,
 };
 
@@ -105,6 +107,8 @@ static const char *const daemon_keys[D_NKEYS] = {
 	[D_HOST_INTERFACE] = "host_interface",
 	[D_HOST_MTU] = "host_mtu",
 	[D_NATT_KEEPALIVE] = "natt_keepalive",
+	[D_MAX_SAS] = "max_sas",
+	[D_MAX_POLICIES] = "max_policies",
 };
 
 static const char *const sa_keys[SA_NKEYS] = {
@@ -771,6 +775,8 @@ void config_daemon_defaults(struct daemon_conf *d)
 	d->xdp_mode = XDP_ATTACH_AUTO;
 	d->host_mtu = CONFIG_HOST_MTU_DEFAULT;
 	d->natt_keepalive = CONFIG_NATT_KEEPALIVE_DEFAULT;
+	d->max_sas = XDPSEC_MAX_SA;
+	d->max_policies = XDPSEC_MAX_POLICIES;
 }
 
 static int replay_window_parse(const char *val, uint32_t *out, char *err,
@@ -907,6 +913,24 @@ static int daemon_set_natt_keepalive(struct daemon_conf *d, const char *val,
 	return 0;
 }
 
+/*
+ * The capacity of the SAD or the SPD.  The maps are sized by it when the
+ * daemon starts, so that a small installation does not reserve memory
+ * for a large one.
+ */
+static int daemon_set_capacity(uint32_t *out, const char *key,
+			       const char *val, uint64_t max, char *err,
+			       size_t errlen)
+{
+	uint64_t v;
+
+	if (config_parse_uint(val, max, &v) || v < XDPSEC_MAX_TABLE_MIN)
+		return seterr(err, errlen, "%s '%s' is invalid: use %d to %" PRIu64,
+			      key, val, XDPSEC_MAX_TABLE_MIN, max);
+	*out = v;
+	return 0;
+}
+
 int config_daemon_set(struct daemon_conf *d, const char *key,
 		      const char *val, char *err, size_t errlen)
 {
@@ -951,6 +975,13 @@ int config_daemon_set(struct daemon_conf *d, const char *key,
 		return daemon_set_host_mtu(d, val, err, errlen);
 	case D_NATT_KEEPALIVE:
 		return daemon_set_natt_keepalive(d, val, err, errlen);
+	case D_MAX_SAS:
+		return daemon_set_capacity(&d->max_sas, key, val,
+					   XDPSEC_MAX_SA_LIMIT, err, errlen);
+	case D_MAX_POLICIES:
+		return daemon_set_capacity(&d->max_policies, key, val,
+					   XDPSEC_MAX_POLICIES_LIMIT, err,
+					   errlen);
 	}
 	return config_unknown_key(si, key, err, errlen);
 }
@@ -2197,9 +2228,9 @@ static int sa_section_end(struct parse_ctx *ctx)
 		return fail(ctx, -EINVAL, sa_key_line(ctx, at), "%s", msg);
 	if (sa_spi_unique(ctx, sa))
 		return ctx->err;
-	if (ctx->cfg->n_sas == XDPSEC_MAX_SA)
+	if (ctx->cfg->n_sas == XDPSEC_MAX_SA_LIMIT)
 		return fail(ctx, -EINVAL, ctx->sect_line,
-			    "too many SAs (at most %d)", XDPSEC_MAX_SA);
+			    "too many SAs (at most %d)", XDPSEC_MAX_SA_LIMIT);
 	if (ctx->cfg->n_sas == ctx->sas_cap && sas_grow(ctx))
 		return fail(ctx, -ENOMEM, 0, "out of memory");
 	ctx->cfg->sas[ctx->cfg->n_sas++] = *sa;
@@ -2214,10 +2245,10 @@ static int policy_section_end(struct parse_ctx *ctx)
 
 	if (config_policy_check(&ctx->cur_pol, msg, sizeof(msg)))
 		return fail(ctx, -EINVAL, ctx->sect_line, "%s", msg);
-	if (cfg->n_policies == XDPSEC_MAX_POLICIES)
+	if (cfg->n_policies == XDPSEC_MAX_POLICIES_LIMIT)
 		return fail(ctx, -EINVAL, ctx->sect_line,
 			    "too many policies (at most %d)",
-			    XDPSEC_MAX_POLICIES);
+			    XDPSEC_MAX_POLICIES_LIMIT);
 	if (cfg->n_policies == ctx->pols_cap && pols_grow(ctx))
 		return fail(ctx, -ENOMEM, 0, "out of memory");
 	ctx->pol_sa_line[cfg->n_policies] = ctx->key_line[P_SA];
@@ -2480,6 +2511,19 @@ static int config_resolve(struct parse_ctx *ctx)
 	struct config *cfg = ctx->cfg;
 	const struct policy_conf *p;
 	const struct sa_conf *sa;
+
+	/* [daemon] may come last: the capacities are checked here. */
+	if (cfg->n_sas > cfg->daemon.max_sas)
+		return fail(ctx, -EINVAL, cfg->sas[cfg->daemon.max_sas].line,
+			    "[sa %s] is one more than max_sas = %u allows",
+			    cfg->sas[cfg->daemon.max_sas].name,
+			    cfg->daemon.max_sas);
+	if (cfg->n_policies > cfg->daemon.max_policies)
+		return fail(ctx, -EINVAL,
+			    cfg->policies[cfg->daemon.max_policies].line,
+			    "[policy %s] is one more than max_policies = %u allows",
+			    cfg->policies[cfg->daemon.max_policies].name,
+			    cfg->daemon.max_policies);
 
 	for (size_t i = 0; i < cfg->n_sas; i++)
 		if (!(cfg->sas[i].given & BIT(SA_REPLAY_WINDOW)))

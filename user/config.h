@@ -84,6 +84,8 @@ struct daemon_conf {
 	char host_if[IF_NAMESIZE];	/* "" unless host_interface is set */
 	uint32_t host_mtu;
 	uint32_t natt_keepalive;	/* seconds, 0 = none */
+	uint32_t max_sas;		/* SAD capacity, set at start */
+	uint32_t max_policies;		/* SPD capacity, set at start */
 };
 
 enum config_natt {

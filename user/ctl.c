@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -29,8 +31,21 @@ enum {
 	CTL_TIMEOUT_MS = 2000,
 };
 
+/*
+ * A batch: one connection that carries many requests.  Adds only append
+ * to the SPD; it is compiled, and the host routes follow it, once, when
+ * another kind of request comes or the batch ends.
+ */
+struct ctl_batch {
+	bool compile;			/* an SA a policy waited for came */
+	bool routes;			/* the SPD changed */
+	unsigned long requests;
+	unsigned long failed;
+};
+
 struct ctl_req {
 	struct daemon *d;
+	struct ctl_batch *batch;	/* NULL outside a batch */
 	struct json_object *args;
 	struct json_object *data;	/* reply payload, set by handlers */
 	char err[CONFIG_ERR_MAX];
@@ -250,8 +265,22 @@ static struct json_object *sa_json(struct daemon *d, const struct sa *sa)
 
 static int ctl_sa_list(struct ctl_req *r)
 {
+	const char *name = arg_str(r, "name");
+	struct sa *one;
+
 	r->data = json_object_new_array();
-	for (uint32_t i = 1; i < XDPSEC_MAX_SA; i++) {
+	/* One SA by name: a script need not fetch a large SAD to read it. */
+	if (name) {
+		one = sad_find_name(&r->d->sad, name);
+		if (!one) {
+			snprintf(r->err, sizeof(r->err), "no such SA: %s",
+				 name);
+			return -ENOENT;
+		}
+		json_object_array_add(r->data, sa_json(r->d, one));
+		return 0;
+	}
+	for (uint32_t i = 1; i < r->d->sad.n_slots; i++) {
 		struct sa *sa = r->d->sad.slots[i];
 
 		if (sa)
@@ -320,8 +349,11 @@ static int ctl_sa_add(struct ctl_req *r)
 	if (ret < 0)
 		return ret;
 
-	/* Policies naming this SA now resolve to it. */
-	spd_compile(&d->spd, &d->sad, r->err, sizeof(r->err));
+	/* Policies naming this SA now resolve to it, if any waited. */
+	if (d->spd.unresolved && r->batch)
+		r->batch->compile = true;
+	else if (d->spd.unresolved)
+		spd_compile(&d->spd, &d->sad, r->err, sizeof(r->err));
 	r->data = json_object_new_object();
 	jadd_u64(r->data, "id", ret);
 	return 0;
@@ -417,7 +449,10 @@ static int ctl_policy_add(struct ctl_req *r)
 	ret = spd_add(&d->spd, &d->sad, &conf, false, r->err, sizeof(r->err));
 	if (ret < 0)
 		return ret;
-	daemon_host_routes(d);
+	if (r->batch)
+		r->batch->routes = true;
+	else
+		daemon_host_routes(d);
 	r->data = json_object_new_object();
 	jadd_u64(r->data, "id", ret);
 	return 0;
@@ -532,39 +567,83 @@ static int ctl_dispatch(struct ctl_req *r, const char *cmd)
 	return -EINVAL;
 }
 
-/* Reads the request until the client shuts its side down. */
-static char *ctl_read(int fd)
+/*
+ * The bytes of one connection, handed out a line at a time.  A line ends
+ * at '\n' or at the end of the stream.
+ */
+struct ctl_conn {
+	int fd;
+	char *buf;
+	size_t len;			/* bytes in buf */
+	size_t off;			/* start of the next line */
+	size_t cap;
+	bool eof;
+};
+
+/* Reads more into the buffer: 1, 0 at the end, -errno. */
+static int ctl_fill(struct ctl_conn *c)
 {
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	ssize_t n;
 
-	while (buf) {
-		ssize_t n;
-
-		if (poll(&pfd, 1, CTL_TIMEOUT_MS) <= 0)
-			break;
-		n = read(fd, buf + len, cap - len - 1);
-		if (n <= 0) {
-			buf[len] = '\0';
-			return n == 0 ? buf : (free(buf), NULL);
-		}
-		len += n;
-		if (len + 1 == cap) {
-			char *grown = cap < CTL_REQUEST_MAX ?
-					      realloc(buf, cap * 2) : NULL;
-
-			if (!grown)
-				break;
-			buf = grown;
-			cap *= 2;
-		}
+	if (c->off) {
+		memmove(c->buf, c->buf + c->off, c->len - c->off);
+		c->len -= c->off;
+		c->off = 0;
 	}
-	free(buf);
-	return NULL;
+	if (c->len + 1 >= c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4096;
+		char *grown;
+
+		if (cap > CTL_REQUEST_MAX + 1)
+			return -E2BIG;
+		grown = realloc(c->buf, cap);
+		if (!grown)
+			return -ENOMEM;
+		c->buf = grown;
+		c->cap = cap;
+	}
+	if (poll(&pfd, 1, CTL_TIMEOUT_MS) <= 0)
+		return -ETIMEDOUT;
+	n = read(c->fd, c->buf + c->len, c->cap - c->len - 1);
+	if (n < 0)
+		return -errno;
+	c->len += n;
+	if (!n)
+		c->eof = true;
+	return n > 0;
 }
 
-static void ctl_reply(int fd, struct ctl_req *r, int ret)
+/*
+ * The next line, NUL-terminated, in *line: 1, 0 once the stream has
+ * ended, -errno.  all takes the rest of the stream as one line.
+ */
+static int ctl_line(struct ctl_conn *c, bool all, char **line)
+{
+	char *nl;
+	int ret;
+
+	for (;;) {
+		nl = all ? NULL : memchr(c->buf + c->off, '\n',
+					 c->len - c->off);
+		if (nl || (c->eof && c->len > c->off)) {
+			if (!nl)
+				nl = c->buf + c->len;
+			*nl = '\0';
+			*line = c->buf + c->off;
+			c->off = nl - c->buf + (nl < c->buf + c->len);
+			return 1;
+		}
+		if (c->eof)
+			return 0;
+		ret = ctl_fill(c);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+/* Returns false if the client did not take the reply. */
+static bool ctl_reply(int fd, struct ctl_req *r, int ret)
 {
 	struct json_object *reply = json_object_new_object();
 	const char *s;
@@ -579,43 +658,193 @@ static void ctl_reply(int fd, struct ctl_req *r, int ret)
 	r->data = NULL;
 	s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
 	len = strlen(s);
-	while (off < len) {
-		ssize_t n = write(fd, s + off, len - off);
+	while (off <= len) {
+		/* The newline ends the reply: a batch gets one per request. */
+		ssize_t n = off < len ? write(fd, s + off, len - off) :
+					write(fd, "\n", 1);
 
 		if (n <= 0)
 			break;
 		off += n;
 	}
 	json_object_put(reply);
+	return off > len;
+}
+
+/* Runs a parsed request; req NULL is one that was not valid JSON. */
+static int ctl_run(struct ctl_req *r, struct json_object *req)
+{
+	struct json_object *cmd;
+
+	if (!req || !json_object_object_get_ex(req, "cmd", &cmd)) {
+		snprintf(r->err, sizeof(r->err), "malformed request");
+		return -EINVAL;
+	}
+	if (!json_object_object_get_ex(req, "args", &r->args) ||
+	    !json_object_is_type(r->args, json_type_object)) {
+		r->args = json_object_new_object();
+		json_object_object_add(req, "args", r->args);
+	}
+	return ctl_dispatch(r, json_object_get_string(cmd));
+}
+
+static bool ctl_answer(int fd, struct ctl_req *r, struct json_object *req)
+{
+	int ret = ctl_run(r, req);
+	bool sent = ctl_reply(fd, r, ret);
+
+	if (r->batch) {
+		r->batch->requests++;
+		r->batch->failed += ret != 0;
+	}
+	if (r->data)
+		json_object_put(r->data);
+	return sent;
+}
+
+/* The request's "cmd"; "" if there is none. */
+static const char *ctl_cmd(struct json_object *req)
+{
+	struct json_object *cmd;
+
+	if (!req || !json_object_object_get_ex(req, "cmd", &cmd))
+		return "";
+	return json_object_get_string(cmd);
+}
+
+/*
+ * Compiles what the batch appended.  On failure, the policies it
+ * appended since the last compile are out again, and err says so.
+ */
+static int ctl_batch_flush(struct daemon *d, struct ctl_batch *b, char *err,
+			   size_t errlen)
+{
+	char why[CONFIG_ERR_MAX] = "";
+	size_t dropped = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->spd.n_pending) {
+		ret = spd_flush(&d->spd, &d->sad, &dropped, why, sizeof(why));
+	} else if (b->compile) {
+		ret = spd_compile(&d->spd, &d->sad, why, sizeof(why));
+	}
+	if (ret)
+		snprintf(err, errlen,
+			 "the SPD refused this batch's policies: %s; the %zu added since the last compile were taken out",
+			 why, dropped);
+	if (b->routes)
+		daemon_host_routes(d);
+	b->compile = b->routes = false;
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static bool ctl_batch_appends(const char *cmd)
+{
+	return !strcmp(cmd, "sa.add") || !strcmp(cmd, "policy.add");
+}
+
+/*
+ * One request per line until the client shuts its side down, each
+ * answered on a line of its own; then one more reply for the batch as a
+ * whole: the number of requests and of failures, or why the SPD could
+ * not take the policies.
+ */
+static void ctl_serve_batch(struct daemon *d, struct ctl_conn *c)
+{
+	struct ctl_batch b = { 0 };
+	struct ctl_req end = { .d = d };
+	struct json_object *req;
+	char *line;
+	int ret, flushed;
+
+	pthread_mutex_lock(&d->lock);
+	d->spd.deferred = true;
+	pthread_mutex_unlock(&d->lock);
+	while ((ret = ctl_line(c, false, &line)) > 0) {
+		struct ctl_req r = { .d = d, .batch = &b };
+		bool sent;
+
+		req = json_tokener_parse(line);
+		/* Other requests see the SPD as the batch has made it. */
+		if (!ctl_batch_appends(ctl_cmd(req)) &&
+		    ctl_batch_flush(d, &b, r.err, sizeof(r.err))) {
+			sent = ctl_reply(c->fd, &r, -EINVAL);
+			b.requests++;
+			b.failed++;
+		} else {
+			sent = ctl_answer(c->fd, &r, req);
+		}
+		json_object_put(req);
+		/* A client that stops reading must not hold the daemon. */
+		if (!sent) {
+			ret = -EPIPE;
+			break;
+		}
+	}
+
+	flushed = ctl_batch_flush(d, &b, end.err, sizeof(end.err));
+	pthread_mutex_lock(&d->lock);
+	d->spd.deferred = false;
+	pthread_mutex_unlock(&d->lock);
+	if (ret < 0)
+		snprintf(end.err, sizeof(end.err),
+			 "batch cut short after %lu requests: %s", b.requests,
+			 strerror(-ret));
+	else
+		ret = flushed;
+	if (!ret) {
+		end.data = json_object_new_object();
+		jadd_u64(end.data, "requests", b.requests);
+		jadd_u64(end.data, "failed", b.failed);
+	}
+	ctl_reply(c->fd, &end, ret);
+	if (end.data)
+		json_object_put(end.data);
+	/*
+	 * The compile's tables are freed by now; give their pages back, as
+	 * the daemon locks every page it keeps.
+	 */
+	malloc_trim(0);
 }
 
 void ctl_serve_one(struct daemon *d, int lfd)
 {
+	const struct timeval send_timeout = {
+		.tv_sec = CTL_TIMEOUT_MS / 1000,
+	};
+	struct ctl_conn c = { .fd = -1 };
 	struct ctl_req r = { .d = d };
-	struct json_object *req = NULL, *cmd;
-	char *text;
-	int fd, ret = -EINVAL;
+	struct json_object *req = NULL;
+	char *text = NULL;
 
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
+	c.fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (c.fd < 0)
 		return;
-	text = ctl_read(fd);
-	if (text)
+	setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
+		   sizeof(send_timeout));
+	/*
+	 * {"cmd": "batch"} on the first line opens a batch; anything else
+	 * is one request, which may span lines, up to the end.
+	 */
+	if (ctl_line(&c, false, &text) > 0) {
 		req = json_tokener_parse(text);
-	if (!req || !json_object_object_get_ex(req, "cmd", &cmd)) {
-		snprintf(r.err, sizeof(r.err), "malformed request");
-	} else {
-		if (!json_object_object_get_ex(req, "args", &r.args) ||
-		    !json_object_is_type(r.args, json_type_object)) {
-			r.args = json_object_new_object();
-			json_object_object_add(req, "args", r.args);
+		if (!strcmp(ctl_cmd(req), "batch")) {
+			ctl_serve_batch(d, &c);
+			goto out;
 		}
-		ret = ctl_dispatch(&r, json_object_get_string(cmd));
+		json_object_put(req);
+		req = NULL;
+		if (c.off)
+			text[strlen(text)] = '\n';
 	}
-	ctl_reply(fd, &r, ret);
-	if (r.data)
-		json_object_put(r.data);
+	c.off = 0;
+	if (ctl_line(&c, true, &text) > 0)
+		req = json_tokener_parse(text);
+	ctl_answer(c.fd, &r, req);
+out:
 	json_object_put(req);
-	free(text);
-	close(fd);
+	free(c.buf);
+	close(c.fd);
 }

@@ -597,7 +597,7 @@ static uint64_t trap_hits(struct daemon *d, const struct conn_trap *t)
 	uint64_t sum = 0, n;
 
 	for (unsigned int i = 0; i < t->n; i++) {
-		uint32_t key = t->ids[i] % XDPSEC_MAX_POLICIES;
+		uint32_t key = t->ids[i] % XDPSEC_ACQUIRE_SLOTS;
 
 		if (!bpf_map_lookup_elem(fd, &key, &n))
 			sum += n;

@@ -14,6 +14,7 @@
 #include "ah.h"
 #include "config.h"
 #include "esp.h"
+#include "nametab.h"
 #include "replay.h"
 #include "xdpsec_common.h"
 
@@ -23,28 +24,43 @@ struct sa {
 	bool from_config;		/* loaded from the file, not the CLI */
 	int exhausted;			/* outbound: no sequence numbers left */
 	struct xdpsec_sa pub;		/* copy of the map entry */
-	struct xdpsec_sel more_sels[SA_SELS_MAX - 1];	/* beside pub.sel */
+	/* Beside pub.sel, for IKE's extra selector pairs; NULL if none. */
+	struct xdpsec_sel *more_sels;
 	unsigned int n_more_sels;
 	uint8_t key[CONFIG_KEY_MAX];
 	size_t key_len;
 	unsigned int n_workers;
-	struct esp_sa *esp;		/* ESP: one per worker, each keyed */
-	struct ah_sa *ah;		/* AH: likewise */
+	/*
+	 * ESP or AH: one context per worker, made and keyed by that worker
+	 * when it first needs it (sa_worker_key()), so that an SA that
+	 * carries no traffic costs a pointer per worker.  Bit w of keyed is
+	 * set once worker w's context is ready; only worker w writes it.
+	 */
+	struct esp_sa **esp;
+	struct ah_sa **ah;
+	uint64_t keyed;
 	pthread_spinlock_t replay_lock;	/* inbound: one writer at a time */
 	struct replay replay;
 };
 
 struct sad {
-	struct sa *slots[XDPSEC_MAX_SA];	/* read by workers */
+	struct sa **slots;		/* by index; read by workers */
+	uint32_t n_slots;		/* the size of the "sad" map */
+	uint32_t free_hint;		/* no free slot below this */
 	uint32_t count;
+	struct nametab names;		/* name -> index */
 	int sad_fd;
 	int spi_fd;
 	struct xdpsec_sa_state *state;	/* mmap of "sa_state" */
 	unsigned int n_workers;
 };
 
+/*
+ * n_slots is the size of the "sad" and "sa_state" maps: index 0 is never
+ * used, so n_slots - 1 SAs fit.
+ */
 int sad_init(struct sad *db, int sad_fd, int spi_fd, int state_fd,
-	     unsigned int n_workers);
+	     uint32_t n_slots, unsigned int n_workers);
 void sad_fini(struct sad *db, void (*sync)(void *), void *arg);
 
 /*
@@ -97,9 +113,23 @@ bool sad_conf_equal(const struct sa *sa, const struct sa_conf *conf);
 
 static inline struct sa *sad_get(struct sad *db, uint32_t idx)
 {
-	if (idx >= XDPSEC_MAX_SA)
+	if (idx >= db->n_slots)
 		return NULL;
 	return __atomic_load_n(&db->slots[idx], __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Keys worker w's context of sa from the key the SA keeps.  Called by
+ * worker w only, and only when sa_worker_ready() says it must.
+ */
+int sa_worker_key(struct sa *sa, unsigned int w);
+
+/* 0 once worker w's context of sa is keyed, -errno if it cannot be. */
+static inline int sa_worker_ready(struct sa *sa, unsigned int w)
+{
+	if (__atomic_load_n(&sa->keyed, __ATOMIC_ACQUIRE) & (1ull << w))
+		return 0;
+	return sa_worker_key(sa, w);
 }
 
 #endif /* XDPSEC_SAD_H */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "nametab.h"
 #include "sad.h"
 #include "xdpsec_common.h"
 
@@ -23,16 +24,29 @@ struct spd_entry {
 };
 
 struct spd {
-	struct spd_entry *entries;
+	struct spd_entry *entries;	/* in SPD order after a compile */
 	size_t n;
+	size_t cap;
+	uint32_t max;			/* max_policies: each half's size */
 	uint32_t next_id;
 	unsigned int half;		/* the half of "policies" XDP uses */
+	uint32_t no_sa;			/* an SA index XDP never finds */
+	size_t unresolved;		/* policies whose SA was missing */
+	struct nametab names;		/* name -> index in entries */
+	/*
+	 * While set, adds only append and spd_flush() compiles once: a
+	 * batch of requests then costs one compile, not one each.
+	 */
+	bool deferred;
+	size_t n_pending;		/* appended since the last compile */
 	int pol_fd;
 	int spd4_fd;
 	int spd6_fd;
 };
 
-int spd_init(struct spd *spd, int pol_fd, int spd4_fd, int spd6_fd);
+/* max is max_policies; the "policies" map has 2 * max entries. */
+int spd_init(struct spd *spd, int pol_fd, int spd4_fd, int spd6_fd,
+	     uint32_t max);
 void spd_fini(struct spd *spd);
 
 /* Adds a checked policy and recompiles.  Returns its id or -errno. */
@@ -51,6 +65,14 @@ struct spd_entry *spd_find_name(struct spd *spd, const char *name);
 
 /* Rebuilds the maps, resolving SA names to indexes as they are now. */
 int spd_compile(struct spd *spd, struct sad *sad, char *err, size_t errlen);
+
+/*
+ * Compiles what was appended while deferred.  If that fails, the policies
+ * appended since the last good compile are taken out again, and the maps
+ * stay as they were; *dropped says how many.
+ */
+int spd_flush(struct spd *spd, struct sad *sad, size_t *dropped, char *err,
+	      size_t errlen);
 
 /*
  * True if a packet with these fields matches sel: prefixes, protocol

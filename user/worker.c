@@ -239,8 +239,8 @@ static int sa_decap(struct worker *w, struct sa *sa, uint64_t seq,
 		    struct pkt *p, uint32_t off)
 {
 	if (sa->ah)
-		return ah_decap(&sa->ah[w->id], seq, p, off);
-	return esp_decap(&sa->esp[w->id], seq, p, off);
+		return ah_decap(sa->ah[w->id], seq, p, off);
+	return esp_decap(sa->esp[w->id], seq, p, off);
 }
 
 /* The exact length p will have once protected. */
@@ -248,16 +248,16 @@ static uint32_t sa_encap_len(struct worker *w, struct sa *sa,
 			     const struct pkt *p)
 {
 	if (sa->ah)
-		return ah_encap_len(&sa->ah[w->id], p->len);
-	return esp_encap_len_pkt(&sa->esp[w->id], p);
+		return ah_encap_len(sa->ah[w->id], p->len);
+	return esp_encap_len_pkt(sa->esp[w->id], p);
 }
 
 static int sa_encap(struct worker *w, struct sa *sa, uint64_t seq,
 		    struct pkt *p)
 {
 	if (sa->ah)
-		return ah_encap(&sa->ah[w->id], seq, p);
-	return esp_encap(&sa->esp[w->id], seq, p);
+		return ah_encap(sa->ah[w->id], seq, p);
+	return esp_encap(sa->esp[w->id], seq, p);
 }
 
 /*
@@ -312,6 +312,9 @@ static int worker_ipsec_in(struct worker *w, const struct xdpsec_meta *m,
 		return XDPSEC_CNT_DROP_SA_DEAD;
 	if (sa_hard_reached(sa, &w->d->sad.state[sa->idx]))
 		return XDPSEC_CNT_DROP_EXPIRED;
+	/* Our context of the SA is keyed with its first packet. */
+	if (sa_worker_ready(sa, w->id))
+		return XDPSEC_CNT_DROP_NO_CRYPTO;
 	reason = ipsec_in_sa(w, sa, m, p);
 	if (reason) {
 		sa_count_drop(w, sa, reason);
@@ -463,6 +466,8 @@ static int worker_protect(struct worker *w, const struct xdpsec_meta *m,
 		return XDPSEC_CNT_DROP_SA_DEAD;
 	if (sa_hard_reached(sa, &w->d->sad.state[sa->idx]))
 		return XDPSEC_CNT_DROP_EXPIRED;
+	if (sa_worker_ready(sa, w->id))
+		return XDPSEC_CNT_DROP_NO_CRYPTO;
 	if (ip_parse(p, &f))
 		return XDPSEC_CNT_DROP_MALFORMED;
 	/* Ethernet may pad short frames: the IP length is the truth. */

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,7 +53,7 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  status                        daemon, interfaces and maps\n"
 	"  stats [-a]                    counters that are not zero (-a: all)\n"
-	"  sa list                       security associations and counters\n"
+	"  sa list [NAME]                security associations and counters\n"
 	"  sa add NAME KEY VALUE...      add an SA; KEYs as in an [sa] section\n"
 	"  sa del NAME|ID                remove an SA\n"
 	"  policy list                   security policies\n"
@@ -63,7 +64,9 @@ static const char usage_text[] =
 	"  tunnel list                   the same\n"
 	"  tunnel up NAME                start connection NAME (IKE)\n"
 	"  tunnel down NAME              delete connection NAME's IKE SAs\n"
-	"  tunnel rekey NAME             rekey connection NAME's CHILD_SAs now\n";
+	"  tunnel rekey NAME             rekey connection NAME's CHILD_SAs now\n"
+	"  batch FILE|-                  run the commands of FILE (- for stdin), one\n"
+	"                                a line, over one connection\n";
 
 struct cli {
 	const char *instance;
@@ -84,6 +87,8 @@ struct command {
 	int (*print)(struct cli *cli, struct json_object *args,
 		     struct json_object *data);
 	const char *usage;
+	/* Set for a command that is not one request: it runs on its own. */
+	int (*run)(struct cli *cli, int argc, char **argv);
 };
 
 static int cli_fail(struct cli *cli, int rc, const char *fmt, ...)
@@ -634,6 +639,15 @@ static int args_add(struct cli *cli, int argc, char **argv,
 	return rc;
 }
 
+/* No argument, or the name of the one SA to show. */
+static int args_sa_list(struct cli *cli, int argc, char **argv,
+			struct json_object *args)
+{
+	if (argc > 1 || (argc && !*argv[0]))
+		return cli_fail(cli, -EINVAL, "expected at most one SA name");
+	return argc ? args_put(cli, args, "name", argv[0]) : 0;
+}
+
 /* One connection name. */
 static int args_name(struct cli *cli, int argc, char **argv,
 		     struct json_object *args)
@@ -656,10 +670,13 @@ static int args_del(struct cli *cli, int argc, char **argv,
 	return args_put(cli, args, "name", s);
 }
 
+static int batch_run(struct cli *cli, int argc, char **argv);
+
 static const struct command commands[] = {
 	{ { "status" }, "status", args_none, print_status, "status" },
 	{ { "stats" }, "stats", args_stats, print_stats, "stats [-a]" },
-	{ { "sa", "list" }, "sa.list", args_none, print_sa_list, "sa list" },
+	{ { "sa", "list" }, "sa.list", args_sa_list, print_sa_list,
+	  "sa list [NAME]" },
 	{ { "sa", "add" }, "sa.add", args_add, print_sa_add,
 	  "sa add NAME KEY VALUE..." },
 	{ { "sa", "del" }, "sa.del", args_del, print_sa_del,
@@ -681,6 +698,7 @@ static const struct command commands[] = {
 	  "tunnel rekey NAME" },
 	{ { "tunnel", "down" }, "tunnel.down", args_name, print_tunnel,
 	  "tunnel down NAME" },
+	{ { "batch" }, "batch", NULL, NULL, "batch FILE|-", batch_run },
 };
 
 static const struct command *command_find(int argc, char **argv, int *nwords)
@@ -857,8 +875,6 @@ static int reply_data(struct cli *cli, struct json_object *reply,
 	return 0;
 }
 
-/* ---- main ------------------------------------------------------------- */
-
 /* {"cmd": c->cmd, "args": {...}}; -EINVAL means a usage error. */
 static int request_build(struct cli *cli, const struct command *c, int argc,
 			 char **argv, struct json_object **out)
@@ -885,6 +901,271 @@ err_nomem:
 	json_object_put(req);
 	return cli_fail(cli, -ENOMEM, "out of memory");
 }
+
+/* ---- batch ------------------------------------------------------------ */
+
+/*
+ * "xdpsec batch FILE": every line of FILE is a command as it would follow
+ * "xdpsec" on the command line ("sa add NAME KEY VALUE...", "policy add
+ * ...", "sa del NAME"), '#' starts a comment.  The whole file is checked
+ * first, so that a mistyped line sends nothing.  Then the requests go
+ * over one connection, after a {"cmd": "batch"} line, one a line; the
+ * daemon answers each on a line, and once more for the batch as a whole.
+ * Replies that fail are printed with the line they answer.
+ */
+enum { BATCH_ARGS_MAX = 128 };
+
+struct batch {
+	const char *file;		/* as named in messages */
+	char *text;			/* request lines, header first */
+	size_t len;
+	size_t cap;
+	unsigned int *lines;		/* the file line of each request */
+	size_t n;
+	size_t lines_cap;
+	unsigned long failed;
+};
+
+static int batch_append(struct cli *cli, struct batch *b, const char *s,
+			unsigned int line)
+{
+	size_t len = strlen(s) + 1;
+	unsigned int *lines;
+	char *text;
+
+	while (b->len + len > b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 1 << 16;
+		text = realloc(b->text, b->cap);
+		if (!text)
+			return cli_fail(cli, -ENOMEM, "out of memory");
+		b->text = text;
+	}
+	memcpy(b->text + b->len, s, len - 1);
+	b->text[b->len + len - 1] = '\n';
+	b->len += len;
+	if (!line)
+		return 0;	/* the header answers no line */
+	if (b->n == b->lines_cap) {
+		b->lines_cap = b->lines_cap ? b->lines_cap * 2 : 1024;
+		lines = realloc(b->lines, b->lines_cap * sizeof(*lines));
+		if (!lines)
+			return cli_fail(cli, -ENOMEM, "out of memory");
+		b->lines = lines;
+	}
+	b->lines[b->n++] = line;
+	return 0;
+}
+
+/* Splits a line into words at blanks; '#' at a word's start ends it. */
+static int batch_words(char *s, char **words)
+{
+	int n = 0;
+
+	for (char *w = strtok(s, " \t\r\n"); w; w = strtok(NULL, " \t\r\n")) {
+		if (w[0] == '#')
+			break;
+		if (n == BATCH_ARGS_MAX)
+			return -E2BIG;
+		words[n++] = w;
+	}
+	return n;
+}
+
+/* One line of the file into a request line, or a message naming it. */
+static int batch_line(struct cli *cli, struct batch *b, char *s,
+		      unsigned int line)
+{
+	char *words[BATCH_ARGS_MAX];
+	const struct command *c;
+	struct json_object *req = NULL;
+	int n = batch_words(s, words), nwords = 0, rc;
+
+	if (n == -E2BIG)
+		return cli_fail(cli, -EINVAL, "%s:%u: more than %d words",
+				b->file, line, BATCH_ARGS_MAX);
+	if (!n)
+		return 0;
+	c = command_find(n, words, &nwords);
+	if (!c || c->run)
+		return cli_fail(cli, -EINVAL, "%s:%u: unknown command '%s'",
+				b->file, line, words[0]);
+	rc = request_build(cli, c, n - nwords, words + nwords, &req);
+	if (rc) {
+		char msg[sizeof(cli->err)];
+
+		snprintf(msg, sizeof(msg), "%s", cli->err);
+		cli->err[0] = '\0';
+		return cli_fail(cli, rc, "%s:%u: %s (usage: %s)", b->file,
+				line, msg, c->usage);
+	}
+	rc = batch_append(cli, b, json_object_to_json_string_ext(
+			  req, JSON_C_TO_STRING_PLAIN |
+			       JSON_C_TO_STRING_NOSLASHESCAPE), line);
+	json_object_put(req);
+	return rc;
+}
+
+static int batch_read(struct cli *cli, struct batch *b, FILE *f)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	unsigned int line = 0;
+	int rc;
+
+	rc = batch_append(cli, b, "{\"cmd\":\"batch\"}", 0);
+	while (!rc && getline(&buf, &cap, f) >= 0)
+		rc = batch_line(cli, b, buf, ++line);
+	if (!rc && ferror(f))
+		rc = cli_fail(cli, -EIO, "%s: %s", b->file, strerror(errno));
+	free(buf);
+	return rc;
+}
+
+/*
+ * Reply number k (0-based): requests first, the batch's own last.  A
+ * failed request is printed with its line; *done is set by the last.
+ */
+static int batch_reply(struct cli *cli, struct batch *b, size_t k,
+		       const char *text, bool *done)
+{
+	struct json_object *reply = NULL, *data = NULL;
+	int rc;
+
+	rc = reply_parse(cli, text, strlen(text), &reply);
+	if (rc)
+		return rc;
+	rc = reply_data(cli, reply, &data);
+	if (k < b->n) {
+		if (rc) {
+			fprintf(stderr, "xdpsec: %s:%u: %s\n", b->file,
+				b->lines[k], cli->err);
+			cli->err[0] = '\0';
+			b->failed++;
+		}
+		json_object_put(reply);
+		return 0;
+	}
+	*done = true;
+	if (!rc && cli->json)
+		printf("%s\n", json_object_to_json_string_ext(
+				       data, JSON_C_TO_STRING_PRETTY));
+	else if (!rc)
+		printf("%zu requests, %lu failed\n", b->n, b->failed);
+	json_object_put(reply);
+	return rc;
+}
+
+/* Hands each complete line of in[0..*len) to batch_reply, keeps the rest. */
+static int batch_replies(struct cli *cli, struct batch *b, char *in,
+			 size_t *len, size_t *k, bool *done)
+{
+	char *start = in, *nl;
+	int rc = 0;
+
+	while (!rc && (nl = memchr(start, '\n', in + *len - start))) {
+		*nl = '\0';
+		rc = batch_reply(cli, b, (*k)++, start, done);
+		start = nl + 1;
+	}
+	*len -= start - in;
+	memmove(in, start, *len);
+	return rc;
+}
+
+/*
+ * Writes the requests while it reads the replies: the daemon answers as
+ * it goes, and neither side may wait for the other to drain its socket.
+ */
+static int batch_exchange(struct cli *cli, struct batch *b, int fd)
+{
+	size_t sent = 0, len = 0, cap = 1 << 16, k = 0;
+	char *in = malloc(cap);
+	bool done = false;
+	int rc = 0;
+
+	while (!rc && !done && in) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (sent < b->len)
+			pfd.events |= POLLOUT;
+		n = poll(&pfd, 1, REPLY_TIMEOUT_S * 1000);
+		if (n <= 0) {
+			rc = n ? io_error(cli, errno) : io_error(cli, EAGAIN);
+			break;
+		}
+		if (pfd.revents & POLLOUT) {
+			n = send(fd, b->text + sent, b->len - sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				rc = io_error(cli, errno);
+			sent += n > 0 ? n : 0;
+			if (!rc && sent == b->len && shutdown(fd, SHUT_WR))
+				rc = io_error(cli, errno);
+		}
+		if (rc || !(pfd.revents & (POLLIN | POLLHUP)))
+			continue;
+		if (len + 1 == cap) {
+			char *grown = realloc(in, cap * 2);
+
+			if (!grown)
+				break;
+			in = grown;
+			cap *= 2;
+		}
+		n = recv(fd, in + len, cap - len - 1, MSG_DONTWAIT);
+		if (n == 0)
+			rc = cli_fail(cli, -EPROTO,
+				      "xdpsecd closed the connection after %zu of %zu replies",
+				      k, b->n + 1);
+		else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			rc = io_error(cli, errno);
+		len += n > 0 ? n : 0;
+		if (!rc && n > 0)
+			rc = batch_replies(cli, b, in, &len, &k, &done);
+	}
+	if (!in)
+		rc = cli_fail(cli, -ENOMEM, "out of memory");
+	free(in);
+	return rc;
+}
+
+static int batch_run(struct cli *cli, int argc, char **argv)
+{
+	struct batch b = { 0 };
+	FILE *f = stdin;
+	int fd, rc;
+
+	if (argc != 1)
+		return cli_fail(cli, -EINVAL, "expected one file, or -");
+	b.file = strcmp(argv[0], "-") ? argv[0] : "<stdin>";
+	if (strcmp(argv[0], "-") && !(f = fopen(argv[0], "re")))
+		return cli_fail(cli, -errno, "%s: %s", argv[0],
+				strerror(errno));
+	rc = batch_read(cli, &b, f);
+	if (f != stdin)
+		fclose(f);
+	/* A line that does not parse is a mistake in the file: exit 2. */
+	if (rc) {
+		fprintf(stderr, "xdpsec: %s\n", cli->err);
+		free(b.text);
+		free(b.lines);
+		exit(EXIT_USAGE);
+	}
+
+	fd = sock_connect(cli);
+	rc = fd < 0 ? fd : batch_exchange(cli, &b, fd);
+	if (fd >= 0)
+		close(fd);
+	if (!rc && b.failed)
+		rc = cli_fail(cli, -EREMOTEIO, "%lu of %zu requests failed",
+			      b.failed, b.n);
+	free(b.text);
+	free(b.lines);
+	return rc;
+}
+
+/* ---- main ------------------------------------------------------------- */
 
 /* Returns 0 to go on, 1 after -h, or -EINVAL on a usage error. */
 static int options_parse(struct cli *cli, int argc, char **argv)
@@ -993,6 +1274,16 @@ int main(int argc, char **argv)
 	if (sock_path(&cli)) {
 		fprintf(stderr, "xdpsec: %s\n", cli.err);
 		return EXIT_USAGE;
+	}
+	if (c->run) {
+		rc = c->run(&cli, argc - optind - nwords,
+			    argv + optind + nwords);
+		if (rc == -EINVAL)
+			fprintf(stderr, "xdpsec: %s\nusage: xdpsec %s\n",
+				cli.err, c->usage);
+		else if (rc)
+			fprintf(stderr, "xdpsec: %s\n", cli.err);
+		return rc == -EINVAL ? EXIT_USAGE : rc ? EXIT_FAIL : EXIT_OK;
 	}
 	rc = request_build(&cli, c, argc - optind - nwords,
 			   argv + optind + nwords, &req);

@@ -27,6 +27,7 @@
 #include <linux/magic.h>
 #include <openssl/crypto.h>
 
+#include "aead.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "ike.h"
@@ -426,7 +427,7 @@ static int config_apply_sas(struct daemon *d, const struct config *cfg,
 /* Drops configured SAs that the new file no longer has. */
 static void config_prune_sas(struct daemon *d, const struct config *cfg)
 {
-	for (uint32_t i = 1; i < XDPSEC_MAX_SA; i++) {
+	for (uint32_t i = 1; i < d->sad.n_slots; i++) {
 		struct sa *sa = d->sad.slots[i];
 		bool keep = false;
 
@@ -495,6 +496,18 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	    memcmp(cfg.daemon.ifaces, d->cfg.daemon.ifaces,
 		   sizeof(cfg.daemon.ifaces)))
 		log_warn("interface changes take effect at the next start");
+	if (cfg.daemon.max_sas != d->cfg.daemon.max_sas ||
+	    cfg.daemon.max_policies != d->cfg.daemon.max_policies)
+		log_warn("max_sas and max_policies take effect at the next start");
+	if (cfg.n_sas >= d->sad.n_slots ||
+	    cfg.n_policies > d->cfg.daemon.max_policies) {
+		snprintf(err, errlen,
+			 "%s: %zu SAs and %zu policies do not fit the running daemon's max_sas = %u, max_policies = %u",
+			 d->config_path, cfg.n_sas, cfg.n_policies,
+			 d->sad.n_slots - 1, d->cfg.daemon.max_policies);
+		config_free(&cfg);
+		return -E2BIG;
+	}
 	ret = config_apply(d, &cfg, err, errlen);
 	if (ret) {
 		config_free(&cfg);
@@ -516,15 +529,57 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The SAD and SPD maps take their sizes from [daemon] max_sas and
+ * max_policies.  Index 0 of the SAD is never used; the policy array has
+ * two halves (spd.h); each policy adds at most one prefix to a trie.
+ */
+static int bpf_size_maps(struct daemon *d)
+{
+	const struct daemon_conf *c = &d->cfg.daemon;
+	struct {
+		struct bpf_map *map;
+		uint32_t size;
+	} sizes[] = {
+		{ d->skel->maps.sad, c->max_sas + 1 },
+		{ d->skel->maps.sa_state, c->max_sas + 1 },
+		{ d->skel->maps.spi_in, c->max_sas },
+		{ d->skel->maps.policies, c->max_policies * 2 },
+		{ d->skel->maps.spd4, c->max_policies },
+		{ d->skel->maps.spd6, c->max_policies },
+	};
+	int err;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		err = bpf_map__set_max_entries(sizes[i].map, sizes[i].size);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int bpf_setup(struct daemon *d)
 {
 	int err;
 
-	d->skel = xdpsec_bpf__open_and_load();
+	d->skel = xdpsec_bpf__open();
 	if (!d->skel) {
-		log_err("cannot load the XDP program: %s", strerror(errno));
+		log_err("cannot open the XDP program: %s", strerror(errno));
 		return -errno;
 	}
+	err = bpf_size_maps(d);
+	if (!err)
+		err = xdpsec_bpf__load(d->skel);
+	if (err) {
+		log_err("cannot load the XDP program (max_sas %u, max_policies %u): %s",
+			d->cfg.daemon.max_sas, d->cfg.daemon.max_policies,
+			strerror(-err));
+		return err;
+	}
+	/*
+	 * Every start pins fresh maps and removes the old pins first, so
+	 * maps of another size are never reused.
+	 */
 	err = bpffs_ensure();
 	if (err)
 		return err;
@@ -598,7 +653,7 @@ static void natt_tick(struct daemon *d)
 	    now - d->natt_last < (time_t)d->cfg.daemon.natt_keepalive)
 		return;
 	d->natt_last = now;
-	for (uint32_t i = 1; i < XDPSEC_MAX_SA; i++) {
+	for (uint32_t i = 1; i < d->sad.n_slots; i++) {
 		const struct sa *sa = d->sad.slots[i];
 
 		if (!sa || sa->pub.dir != XDPSEC_DIR_OUT ||
@@ -710,11 +765,12 @@ static int daemon_setup(struct daemon *d)
 			       bpf_map__fd(d->skel->maps.sad),
 			       bpf_map__fd(d->skel->maps.spi_in),
 			       bpf_map__fd(d->skel->maps.sa_state),
-			       d->n_workers);
+			       d->cfg.daemon.max_sas + 1, d->n_workers);
 	if (!ret)
 		ret = spd_init(&d->spd, bpf_map__fd(d->skel->maps.policies),
 			       bpf_map__fd(d->skel->maps.spd4),
-			       bpf_map__fd(d->skel->maps.spd6));
+			       bpf_map__fd(d->skel->maps.spd6),
+			       d->cfg.daemon.max_policies);
 	if (ret)
 		return ret;
 
@@ -885,6 +941,10 @@ int main(int argc, char **argv)
 		c = detach_all(&d);
 		config_free(&d.cfg);
 		return c ? 1 : 0;
+	}
+	if (aead_startup()) {
+		config_free(&d.cfg);
+		return 1;
 	}
 	process_protect();
 	return run(&d) ? 1 : 0;

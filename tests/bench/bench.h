@@ -3,8 +3,8 @@
  * The crypto benchmark: one batch of packets laid out as the workers see
  * them (one UMEM-sized frame each, the packet XSK_HEADROOM bytes in), and
  * the backends that protect and unprotect such a batch.  A backend is
- * xdpsec's own ESP, or a bare AEAD library call per packet to compare it
- * with.
+ * xdpsec's own ESP over one of aead.c's cipher backends, or a bare AEAD
+ * library call per packet to compare it with.
  */
 #ifndef XDPSEC_BENCH_H
 #define XDPSEC_BENCH_H
@@ -69,7 +69,8 @@ struct bench_backend {
 
 extern const struct bench_backend bench_esp_backend;
 extern const struct bench_backend bench_evp_backend;
-#ifdef BENCH_IPSEC_MB
+#ifdef XDPSEC_HAVE_IPSEC_MB
+extern const struct bench_backend bench_esp_imb_backend;
 extern const struct bench_backend bench_ipsecmb_backend;
 #endif
 

@@ -3,8 +3,9 @@
  * An in-memory benchmark of ESP's cryptography on one thread: xdpsec's
  * encap and decap next to bare AEAD library calls on the same payloads,
  * for AES-GCM-128, AES-GCM-256 and ChaCha20-Poly1305 and three packet
- * sizes.  The ratio of xdpsec to bare OpenSSL is what ESP framing costs
- * on top of the cipher.
+ * sizes.  xdpsec runs once per cipher backend of aead.c built in (OpenSSL,
+ * and Intel's multi-buffer library for AES-GCM); the ratio of each to the
+ * bare library it runs on is what ESP framing costs on top of the cipher.
  *
  * Each cell (transform, size) is measured in several runs of a fixed
  * time.  Within a run the backends take turns batch by batch (BENCH_BATCH
@@ -50,15 +51,42 @@ static const char *const bench_dir_names[] = { "out", "in" };
 #define BENCH_REP_SECONDS 0.5
 #define BENCH_WARMUP_SECONDS 0.2
 
+/* The backends, in the order of the table's columns. */
+enum bench_backend_id {
+	BENCH_XDPSEC_OSSL,
+#ifdef XDPSEC_HAVE_IPSEC_MB
+	BENCH_XDPSEC_IMB,
+#endif
+	BENCH_OSSL,
+#ifdef XDPSEC_HAVE_IPSEC_MB
+	BENCH_IMB,
+#endif
+	BENCH_NBACKENDS
+};
+
 static const struct bench_backend *const bench_backends[] = {
-	&bench_esp_backend,
-	&bench_evp_backend,
-#ifdef BENCH_IPSEC_MB
-	&bench_ipsecmb_backend,
+	[BENCH_XDPSEC_OSSL] = &bench_esp_backend,
+	[BENCH_OSSL] = &bench_evp_backend,
+#ifdef XDPSEC_HAVE_IPSEC_MB
+	[BENCH_XDPSEC_IMB] = &bench_esp_imb_backend,
+	[BENCH_IMB] = &bench_ipsecmb_backend,
 #endif
 };
 
-#define BENCH_NBACKENDS (sizeof(bench_backends) / sizeof(bench_backends[0]))
+/* Each xdpsec backend over the bare library it runs on. */
+static const struct bench_ratio {
+	enum bench_backend_id num;
+	enum bench_backend_id den;
+	const char *label;	/* the table's column */
+	const char *key;	/* the JSON's field */
+} bench_ratios[] = {
+	{ BENCH_XDPSEC_OSSL, BENCH_OSSL, "x/ossl", "ratio" },
+#ifdef XDPSEC_HAVE_IPSEC_MB
+	{ BENCH_XDPSEC_IMB, BENCH_IMB, "x/imb", "ratio_ipsec_mb" },
+#endif
+};
+
+#define BENCH_NRATIOS (sizeof(bench_ratios) / sizeof(bench_ratios[0]))
 
 static const enum xdpsec_alg bench_algs[] = {
 	XDPSEC_ALG_AES_GCM_128,
@@ -90,17 +118,23 @@ struct bench_cell {
 	uint32_t size;
 	bool have[BENCH_NBACKENDS];
 	struct bench_stat st[BENCH_NBACKENDS][BENCH_NDIRS];
-	struct bench_stat ratio[BENCH_NDIRS];	/* xdpsec / openssl */
+	struct bench_stat ratio[BENCH_NRATIOS][BENCH_NDIRS];
 };
 
 /*
- * Per backend and direction, the ns per packet of each run, and the ratio
- * of xdpsec to OpenSSL in each run.
+ * Per backend and direction, the ns per packet of each run, and the
+ * ratios of xdpsec to the bare libraries in each run.
  */
 struct bench_samples {
 	double ns[BENCH_NBACKENDS][BENCH_NDIRS][BENCH_REPS_MAX];
-	double ratio[BENCH_NDIRS][BENCH_REPS_MAX];
+	double ratio[BENCH_NRATIOS][BENCH_NDIRS][BENCH_REPS_MAX];
 };
+
+/* Whether the cell has both sides of ratio p. */
+static bool bench_has_ratio(const struct bench_cell *c, size_t p)
+{
+	return c->have[bench_ratios[p].num] && c->have[bench_ratios[p].den];
+}
 
 /* ---- Shared by the backends ---- */
 
@@ -374,8 +408,13 @@ static unsigned long bench_cell_measure(const struct bench_opts *o,
 			for (int d = 0; d < BENCH_NDIRS; d++)
 				smp->ns[k][d][r] = ns[k][d];
 		}
-		for (int d = 0; d < BENCH_NDIRS; d++)
-			smp->ratio[d][r] = ns[0][d] / ns[1][d];
+		for (size_t p = 0; p < BENCH_NRATIOS; p++) {
+			const struct bench_ratio *q = &bench_ratios[p];
+
+			for (int d = 0; d < BENCH_NDIRS; d++)
+				smp->ratio[p][d][r] = ns[q->num][d] /
+						      ns[q->den][d];
+		}
 	}
 	return fails;
 }
@@ -403,7 +442,11 @@ static int bench_cell_run(const struct bench_opts *o, struct bench_cell *c,
 				c->st[k][d] = bench_stat_of(smp.ns[k][d],
 							    o->reps);
 		}
-		c->ratio[d] = bench_stat_of(smp.ratio[d], o->reps);
+		for (size_t p = 0; p < BENCH_NRATIOS; p++) {
+			if (bench_has_ratio(c, p))
+				c->ratio[p][d] = bench_stat_of(smp.ratio[p][d],
+							       o->reps);
+		}
 	}
 
 out:
@@ -421,12 +464,19 @@ static void bench_table_head(const struct bench_opts *o)
 	printf("one thread; the backends take turns by batches of %d\n",
 	       BENCH_BATCH);
 	printf("Mpps: million packets per second on one core, from the median\n");
-	printf("ratio: xdpsec / openssl, the median of the runs' ratios\n\n");
+	for (size_t p = 0; p < BENCH_NRATIOS; p++)
+		printf("%s: %s / %s, the median of the runs' ratios\n",
+		       bench_ratios[p].label,
+		       bench_backends[bench_ratios[p].num]->name,
+		       bench_backends[bench_ratios[p].den]->name);
+	printf("\n");
 
 	printf("%-17s %5s %-3s", "transform", "bytes", "dir");
 	for (size_t k = 0; k < BENCH_NBACKENDS; k++)
 		printf("  %-17s %5s", bench_backends[k]->name, "Mpps");
-	printf("  %5s\n", "ratio");
+	for (size_t p = 0; p < BENCH_NRATIOS; p++)
+		printf("  %6s", bench_ratios[p].label);
+	printf("\n");
 }
 
 static void bench_table_row(const struct bench_cell *c, int d)
@@ -446,7 +496,13 @@ static void bench_table_row(const struct bench_cell *c, int d)
 			 s->min, s->max);
 		printf("  %-17s %5.2f", cell, 1e3 / s->med);
 	}
-	printf("  %5.2f\n", c->ratio[d].med);
+	for (size_t p = 0; p < BENCH_NRATIOS; p++) {
+		if (bench_has_ratio(c, p))
+			printf("  %6.2f", c->ratio[p][d].med);
+		else
+			printf("  %6s", "-");
+	}
+	printf("\n");
 }
 
 static struct json_object *bench_json_num(double v, const char *fmt)
@@ -493,7 +549,12 @@ static struct json_object *bench_json_row(const struct bench_cell *c, int d)
 			json_object_object_add(j, bench_backends[k]->name,
 					       bench_json_stat(&c->st[k][d]));
 	}
-	json_object_object_add(j, "ratio", bench_json_ratio(&c->ratio[d]));
+	for (size_t p = 0; p < BENCH_NRATIOS; p++) {
+		if (!bench_has_ratio(c, p))
+			continue;
+		json_object_object_add(j, bench_ratios[p].key,
+				       bench_json_ratio(&c->ratio[p][d]));
+	}
 	return j;
 }
 

@@ -5,13 +5,13 @@
  * each frame of a batch, then esp_decap() on each result with the ESP
  * header right after the outer IPv4 header.  Sequence numbers, the replay
  * window and the selectors, which the worker handles around these calls,
- * are left out: this measures the framing and the crypto.
+ * are left out: this measures the framing and the crypto.  There is one
+ * such backend per cipher backend of aead.c built in: its contexts are
+ * made with that one forced.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#include <openssl/crypto.h>
 
 #include "bench.h"
 
@@ -22,18 +22,27 @@ struct bench_esp {
 	struct esp_sa in;
 };
 
-static void bench_esp_about(char *buf, size_t len)
+static void bench_esp_about(enum aead_backend be, char *buf, size_t len)
 {
-	snprintf(buf, len, "esp.c and aead.c over %s",
-		 OpenSSL_version(OPENSSL_VERSION));
+	char lib[96];
+
+	aead_backend_about(be, lib, sizeof(lib));
+	snprintf(buf, len, "esp.c and aead.c over %s", lib);
 }
 
-static bool bench_esp_supports(enum xdpsec_alg alg)
+/* Whether aead.c, with backend be forced, gives alg to be. */
+static bool bench_esp_supports(enum aead_backend be, enum xdpsec_alg alg)
 {
-	return esp_key_len(alg, XDPSEC_INTEG_NONE) != 0;
+	bool ok;
+
+	if (!esp_key_len(alg, XDPSEC_INTEG_NONE) || aead_backend_set(be))
+		return false;
+	ok = aead_backend_for(alg) == be;
+	aead_backend_set(AEAD_BACKEND_AUTO);
+	return ok;
 }
 
-static void *bench_esp_create(enum xdpsec_alg alg, const uint8_t *key)
+static void *bench_esp_new(enum xdpsec_alg alg, const uint8_t *key)
 {
 	struct xdpsec_sa pub = {
 		.spi = BENCH_SPI,
@@ -76,6 +85,25 @@ static void bench_esp_destroy(void *st)
 	esp_sa_fini(&e->in);
 	esp_sa_fini(&e->out);
 	free(e);
+}
+
+/* Both SAs' contexts made with backend be, which they must then have. */
+static void *bench_esp_create(enum aead_backend be, enum xdpsec_alg alg,
+			      const uint8_t *key)
+{
+	struct bench_esp *e;
+
+	if (aead_backend_set(be))
+		return NULL;
+	e = bench_esp_new(alg, key);
+	aead_backend_set(AEAD_BACKEND_AUTO);
+
+	if (e && (aead_backend_of(e->out.aead) != be ||
+		  aead_backend_of(e->in.aead) != be)) {
+		bench_esp_destroy(e);
+		e = NULL;
+	}
+	return e;
 }
 
 /* The packet a worker makes of a received frame. */
@@ -121,12 +149,54 @@ static unsigned int bench_esp_open(void *st, struct bench_batch *b,
 	return bench_each(st, b, seq, bench_esp_open_one);
 }
 
+static void bench_esp_ossl_about(char *buf, size_t len)
+{
+	bench_esp_about(AEAD_BACKEND_OPENSSL, buf, len);
+}
+
+static bool bench_esp_ossl_supports(enum xdpsec_alg alg)
+{
+	return bench_esp_supports(AEAD_BACKEND_OPENSSL, alg);
+}
+
+static void *bench_esp_ossl_create(enum xdpsec_alg alg, const uint8_t *key)
+{
+	return bench_esp_create(AEAD_BACKEND_OPENSSL, alg, key);
+}
+
 const struct bench_backend bench_esp_backend = {
-	.name = "xdpsec",
-	.about = bench_esp_about,
-	.supports = bench_esp_supports,
-	.create = bench_esp_create,
+	.name = "xdpsec+openssl",
+	.about = bench_esp_ossl_about,
+	.supports = bench_esp_ossl_supports,
+	.create = bench_esp_ossl_create,
 	.seal = bench_esp_seal,
 	.open = bench_esp_open,
 	.destroy = bench_esp_destroy,
 };
+
+#ifdef XDPSEC_HAVE_IPSEC_MB
+static void bench_esp_imb_about(char *buf, size_t len)
+{
+	bench_esp_about(AEAD_BACKEND_IPSEC_MB, buf, len);
+}
+
+static bool bench_esp_imb_supports(enum xdpsec_alg alg)
+{
+	return bench_esp_supports(AEAD_BACKEND_IPSEC_MB, alg);
+}
+
+static void *bench_esp_imb_create(enum xdpsec_alg alg, const uint8_t *key)
+{
+	return bench_esp_create(AEAD_BACKEND_IPSEC_MB, alg, key);
+}
+
+const struct bench_backend bench_esp_imb_backend = {
+	.name = "xdpsec+ipsec-mb",
+	.about = bench_esp_imb_about,
+	.supports = bench_esp_imb_supports,
+	.create = bench_esp_imb_create,
+	.seal = bench_esp_seal,
+	.open = bench_esp_open,
+	.destroy = bench_esp_destroy,
+};
+#endif

@@ -6,7 +6,7 @@
  * header and IV are written and one call (three for ChaCha20-Poly1305)
  * encrypts or decrypts and computes the tag.  Decryption gives the tag it
  * computed, which is compared with the packet's in constant time.  Built
- * only when the library's header is installed.
+ * only when the library is built in (see IPSEC_MB in the Makefile).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -35,8 +35,9 @@ cd "$(dirname "$0")/../.." || exit 1
 need_root
 TOPO=xswan
 BUILD=${BUILD:-build}
-CHARON=/usr/lib/ipsec/charon
-if [ ! -x "$CHARON" ] || ! command -v swanctl >/dev/null; then
+. scripts/topo.sh
+. scripts/swan.sh
+if [ ! -x "$SWAN_CHARON" ] || ! command -v swanctl >/dev/null; then
 	skip "strongSwan (charon, swanctl) is not installed"
 	summary
 	exit
@@ -48,9 +49,9 @@ XDPSEC_EXTRA='' SWAN_CONN_EXTRA='' SWAN_CHILD_EXTRA=''
 # gw1's identities and authentication lines, charon's local and remote
 # sections (empty: the PSK defaults).
 XDPSEC_IDS='' XDPSEC_AUTH='' SWAN_LOCAL='' SWAN_REMOTE=''
+# charon's directory (scripts/swan.sh) is $WORK; plain swanctl finds it too.
 export STRONGSWAN_CONF=$WORK/strongswan.conf SWANCTL_DIR=$WORK/swanctl
 
-. scripts/topo.sh
 . tests/pki.sh
 
 # stop_pid PID: TERM, then KILL if it is still there after 5 s.
@@ -141,43 +142,7 @@ print(" ".join(sorted("%s:%s" % (s["dir"], hx(s["spi"]))
 # ---- gw2: charon -----------------------------------------------------
 
 # The same for every case: plugins, the control socket, the log.
-charon_base_conf() {
-	mkdir -p "$WORK/run" "$SWANCTL_DIR"
-	cat > "$STRONGSWAN_CONF" <<-CONF
-	charon {
-		load_modular = no
-		load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
-		install_virtual_ip = no
-		filelog {
-			swan {
-				path = $WORK/charon.log
-				time_format = %T
-				ike_name = yes
-				append = yes
-				flush_line = yes
-				default = 1
-				ike = 2
-				cfg = 2
-				net = 1
-				enc = 1
-			}
-		}
-		syslog {
-			daemon {
-				default = -1
-			}
-		}
-		plugins {
-			vici {
-				socket = unix://$WORK/charon.vici
-			}
-		}
-	}
-	swanctl {
-		socket = unix://$WORK/charon.vici
-	}
-	CONF
-}
+charon_base_conf() { swan_base_conf "$WORK"; }
 
 # swan_conf IKE ESP: gw2's connection, in strongSwan's own spelling.
 swan_conf() {
@@ -221,26 +186,14 @@ id = gw1.example.net}
 
 swan() { swanctl "$@" 2>&1; }
 
-# charon in gw2's network namespace, with a /run of its own for its pid
-# file; every exec keeps the PID, so $! is charon's.
+# charon in gw2's network namespace, with its connection loaded.
 charon_start() {
-	local i
+	local rc=0
 	LOG_MARK=$(wc -l 2>/dev/null < "$WORK/charon.log" || echo 0)
-	rm -f "$WORK/charon.vici" "$WORK/run/charon.pid"
-	ip netns exec "$(ns gw2)" unshare -m sh -c \
-		"mount --bind '$WORK/run' /run && exec $CHARON" \
-		>>"$WORK/charon.out" 2>&1 &
-	CHARON_PID=$!
-	for i in $(seq 100); do
-		if [ -S "$WORK/charon.vici" ] &&
-		   swanctl --stats >/dev/null 2>&1; then
-			swan --load-all >>"$WORK/charon.out" && return 0
-			break
-		fi
-		kill -0 "$CHARON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	tail -n 20 "$WORK/charon.out" "$WORK/charon.log" 2>/dev/null
+	swan_start gw2 "$WORK" || rc=1
+	CHARON_PID=$SWAN_PID
+	[ $rc -eq 0 ] && swan --load-all >>"$WORK/charon.out" && return 0
+	swan_logs "$WORK"
 	return 1
 }
 

@@ -3,9 +3,13 @@
  * Unit tests of the cipher contexts: the Wycheproof vectors that fit ESP
  * (AES-GCM, ChaCha20-Poly1305 and AES-GMAC with a 96-bit nonce and 128-bit
  * tag, AES-CBC with its 128-bit IV; 128- or 256-bit AES keys), tampering,
- * context reuse, the CBC IV generator and the algorithm table.
+ * context reuse, the CBC IV generator and the algorithm table.  The
+ * vectors, tampering and reuse tests run once per backend built in, each
+ * on the algorithms that backend does; one not built in, or not usable on
+ * this CPU, is reported as skipped.  Both backends must then agree.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +22,9 @@
 #include "check.h"
 
 enum { BUF_MAX = 1024 };
+
+/* The backend the tests now running expect their contexts to have. */
+static enum aead_backend want_backend = AEAD_BACKEND_OPENSSL;
 
 /* A test vector field decoded from hex. */
 struct blob {
@@ -121,6 +128,8 @@ static void vector_run_aead(const struct vector *v, enum xdpsec_alg alg)
 	CHECK(a, "tcId %d: aead_new", v->id);
 	if (!a)
 		return;
+	CHECK(aead_backend_of(a) == want_backend, "tcId %d: backend %s",
+	      v->id, aead_backend_name(aead_backend_of(a)));
 
 	/* Invalid vectors are about decryption; their sealing is not run. */
 	if (v->valid) {
@@ -278,6 +287,7 @@ static bool group_cbc(struct json_object *group)
 
 struct suite {
 	const char *file;
+	enum xdpsec_alg alg;	/* one of the vectors', picks a backend */
 	unsigned int fields;
 	bool (*applies)(struct json_object *group);
 	void (*run)(const struct vector *v);
@@ -285,14 +295,15 @@ struct suite {
 };
 
 static const struct suite suites[] = {
-	{ "tests/vectors/aes_gcm_test.json", VEC_AAD | VEC_CT | VEC_TAG,
-	  group_aead, vector_run_gcm, 100 },
+	{ "tests/vectors/aes_gcm_test.json", XDPSEC_ALG_AES_GCM_128,
+	  VEC_AAD | VEC_CT | VEC_TAG, group_aead, vector_run_gcm, 100 },
 	{ "tests/vectors/chacha20_poly1305_test.json",
-	  VEC_AAD | VEC_CT | VEC_TAG, group_aead, vector_run_chacha, 300 },
-	{ "tests/vectors/aes_gmac_test.json", VEC_TAG, group_aead,
-	  vector_run_gmac, 130 },
-	{ "tests/vectors/aes_cbc_pkcs5_test.json", VEC_CT, group_cbc,
-	  vector_run_cbc, 140 },
+	  XDPSEC_ALG_CHACHA20_POLY1305, VEC_AAD | VEC_CT | VEC_TAG, group_aead,
+	  vector_run_chacha, 300 },
+	{ "tests/vectors/aes_gmac_test.json", XDPSEC_ALG_AES_GMAC_128, VEC_TAG,
+	  group_aead, vector_run_gmac, 130 },
+	{ "tests/vectors/aes_cbc_pkcs5_test.json", XDPSEC_ALG_AES_CBC_128,
+	  VEC_CT, group_cbc, vector_run_cbc, 140 },
 };
 
 static void run_tests(const struct suite *st, struct json_object *tests,
@@ -342,9 +353,10 @@ static void test_wycheproof(const struct suite *st)
 	}
 
 	CHECK(run >= st->min_run, "%s: only %d vectors run", st->file, run);
-	printf("wycheproof %s: %d vectors run, %d not applicable "
+	printf("wycheproof %s (%s): %d vectors run, %d not applicable "
 	       "(nonce, tag or key size)\n",
-	       strrchr(st->file, '/') + 1, run, not_applicable);
+	       strrchr(st->file, '/') + 1, aead_backend_name(want_backend), run,
+	       not_applicable);
 
 	free(v);
 	json_object_put(root);
@@ -372,6 +384,8 @@ static void test_tamper(enum xdpsec_alg alg)
 	CHECK(a, "alg %d: aead_new", alg);
 	if (!a)
 		return;
+	CHECK(aead_backend_of(a) == want_backend, "alg %d: backend %s", alg,
+	      aead_backend_name(aead_backend_of(a)));
 
 	memcpy(buf, msg, sizeof(buf));
 	ret = aead_seal(a, nonce, aad, sizeof(aad), buf, sizeof(buf), tag);
@@ -780,23 +794,299 @@ static void test_table(void)
 	aead_free(NULL);
 }
 
-int main(void)
+/*
+ * The AAD in pieces: any split gives the tag of the concatenation, a long
+ * piece is fine, and several pieces beyond AEAD_AAD_MAX in all are
+ * refused by ipsec-mb contexts, before anything is touched.
+ */
+static void test_aad_segments(enum xdpsec_alg alg)
+{
+	uint8_t key[AEAD_KEY_MAX], nonce[AEAD_NONCE_LEN], aad[300];
+	uint8_t msg[77], buf[77], ct[77], tag[AEAD_TAG_MAX];
+	uint8_t tag1[AEAD_TAG_MAX];
+	struct aead_seg segs[4];
+	struct aead *a;
+	int ret, want;
+
+	fill(key, sizeof(key), 50);
+	fill(nonce, sizeof(nonce), 51);
+	fill(aad, sizeof(aad), 52);
+	fill(msg, sizeof(msg), 53);
+
+	a = aead_new(alg, key);
+	CHECK(a && aead_backend_of(a) == want_backend, "alg %d: aead_new",
+	      alg);
+	if (!a)
+		return;
+
+	memcpy(ct, msg, sizeof(ct));
+	CHECK(aead_seal(a, nonce, aad, 40, ct, sizeof(ct), tag1) == 0,
+	      "alg %d: seal, AAD in one piece", alg);
+
+	segs[0] = (struct aead_seg){ aad, 4 };
+	segs[1] = (struct aead_seg){ NULL, 0 };
+	segs[2] = (struct aead_seg){ aad + 4, 8 };
+	segs[3] = (struct aead_seg){ aad + 12, 28 };
+	memcpy(buf, msg, sizeof(buf));
+	CHECK(aead_seal_v(a, nonce, segs, 4, buf, sizeof(buf), tag) == 0 &&
+		      !memcmp(buf, ct, sizeof(buf)) &&
+		      !CRYPTO_memcmp(tag, tag1, sizeof(tag)),
+	      "alg %d: seal, AAD in pieces", alg);
+	CHECK(aead_open_v(a, nonce, segs, 4, buf, sizeof(buf), tag) == 0 &&
+		      !memcmp(buf, msg, sizeof(buf)),
+	      "alg %d: open, AAD in pieces", alg);
+
+	memcpy(buf, msg, sizeof(buf));
+	ret = aead_seal(a, nonce, aad, sizeof(aad), buf, sizeof(buf), tag);
+	CHECK(ret == 0 && aead_open(a, nonce, aad, sizeof(aad), buf,
+				    sizeof(buf), tag) == 0 &&
+		      !memcmp(buf, msg, sizeof(buf)),
+	      "alg %d: %zu bytes of AAD in one piece", alg, sizeof(aad));
+
+	want = want_backend == AEAD_BACKEND_IPSEC_MB ? -EINVAL : 0;
+	segs[0] = (struct aead_seg){ aad, AEAD_AAD_MAX };
+	segs[1] = (struct aead_seg){ aad + AEAD_AAD_MAX, 1 };
+	memcpy(buf, msg, sizeof(buf));
+	ret = aead_seal_v(a, nonce, segs, 2, buf, sizeof(buf), tag);
+	CHECK(ret == want && (ret || aead_open_v(a, nonce, segs, 2, buf,
+						  sizeof(buf), tag) == 0) &&
+		      !memcmp(buf, msg, sizeof(buf)),
+	      "alg %d: AEAD_AAD_MAX + 1 bytes in two pieces: %d", alg, ret);
+	segs[0].len = AEAD_AAD_MAX - 1;
+	ret = aead_seal_v(a, nonce, segs, 2, buf, sizeof(buf), tag);
+	CHECK(ret == 0 && aead_open_v(a, nonce, segs, 2, buf, sizeof(buf),
+				      tag) == 0 &&
+		      !memcmp(buf, msg, sizeof(buf)),
+	      "alg %d: AEAD_AAD_MAX bytes in two pieces: %d", alg, ret);
+
+	aead_free(a);
+}
+
+/* What one backend seals, the other opens, to the same bytes. */
+static void test_cross(enum xdpsec_alg alg)
+{
+	uint8_t key[AEAD_KEY_MAX], nonce[AEAD_NONCE_LEN], aad[12];
+	uint8_t msg[100], x[100], y[100], tx[AEAD_TAG_MAX], ty[AEAD_TAG_MAX];
+	struct aead_seg segs[3] = { { aad, 4 }, { aad + 4, 4 },
+				    { aad + 8, 4 } };
+	struct aead *o, *m;
+	int bad = 0;
+
+	fill(key, sizeof(key), 60);
+	fill(nonce, sizeof(nonce), 61);
+	fill(aad, sizeof(aad), 62);
+	fill(msg, sizeof(msg), 63);
+
+	aead_backend_set(AEAD_BACKEND_OPENSSL);
+	o = aead_new(alg, key);
+	aead_backend_set(AEAD_BACKEND_IPSEC_MB);
+	m = aead_new(alg, key);
+	aead_backend_set(AEAD_BACKEND_AUTO);
+	CHECK(o && m && aead_backend_of(o) == AEAD_BACKEND_OPENSSL &&
+		      aead_backend_of(m) == AEAD_BACKEND_IPSEC_MB,
+	      "alg %d: one context per backend", alg);
+	if (!o || !m)
+		goto out;
+
+	for (size_t len = 0; len <= sizeof(msg); len += 7) {
+		nonce[11] = (uint8_t)len;
+		memcpy(x, msg, len);
+		memcpy(y, msg, len);
+		bad += !!aead_seal_v(o, nonce, segs, 3, x, len, tx);
+		bad += !!aead_seal_v(m, nonce, segs, 3, y, len, ty);
+		bad += memcmp(x, y, len) || CRYPTO_memcmp(tx, ty, sizeof(tx));
+		bad += !!aead_open_v(m, nonce, segs, 3, x, len, tx);
+		bad += !!aead_open_v(o, nonce, segs, 3, y, len, ty);
+		bad += memcmp(x, msg, len) || memcmp(y, msg, len);
+	}
+	CHECK(!bad, "alg %d: openssl and ipsec-mb disagree (%d)", alg, bad);
+
+out:
+	aead_free(o);
+	aead_free(m);
+}
+
+enum { THREADS = 4, THREAD_PKTS = 32, THREAD_LEN = 200, THREAD_ROUNDS = 100 };
+
+/* What every thread must get: the same key, nonces and messages. */
+struct thread_ref {
+	enum xdpsec_alg alg;
+	uint8_t key[AEAD_KEY_MAX];
+	uint8_t aad[8];
+	uint8_t msg[THREAD_LEN];
+	uint8_t ct[THREAD_PKTS][THREAD_LEN];
+	uint8_t tag[THREAD_PKTS][AEAD_TAG_MAX];
+};
+
+static void thread_nonce(int i, uint8_t *nonce)
+{
+	memset(nonce, 0x77, AEAD_NONCE_LEN);
+	nonce[AEAD_NONCE_LEN - 1] = (uint8_t)i;
+}
+
+/* One worker: its own context, sealing and opening over and over. */
+static void *thread_run(void *arg)
+{
+	const struct thread_ref *r = arg;
+	uint8_t nonce[AEAD_NONCE_LEN], buf[THREAD_LEN], tag[AEAD_TAG_MAX];
+	struct aead *a = aead_new(r->alg, r->key);
+	uintptr_t bad = 0;
+
+	if (!a || aead_backend_of(a) != want_backend)
+		bad++;
+	for (int n = 0; a && n < THREAD_ROUNDS; n++) {
+		for (int i = 0; i < THREAD_PKTS; i++) {
+			size_t len = THREAD_LEN - (size_t)i;
+
+			thread_nonce(i, nonce);
+			memcpy(buf, r->msg, len);
+			bad += aead_seal(a, nonce, r->aad, sizeof(r->aad), buf,
+					 len, tag) != 0;
+			bad += memcmp(buf, r->ct[i], len) != 0 ||
+			       memcmp(tag, r->tag[i], sizeof(tag)) != 0;
+			bad += aead_open(a, nonce, r->aad, sizeof(r->aad), buf,
+					 len, tag) != 0;
+			bad += memcmp(buf, r->msg, len) != 0;
+		}
+	}
+	aead_free(a);
+	return (void *)bad;
+}
+
+/* Threads with a context each, at the same time, as the workers run. */
+static void test_threads(enum xdpsec_alg alg)
+{
+	static struct thread_ref r;
+	uint8_t nonce[AEAD_NONCE_LEN];
+	pthread_t tids[THREADS];
+	uintptr_t bad = 0;
+	struct aead *a;
+	int started = 0;
+
+	r.alg = alg;
+	fill(r.key, sizeof(r.key), 70);
+	fill(r.aad, sizeof(r.aad), 71);
+	fill(r.msg, sizeof(r.msg), 72);
+	a = aead_new(alg, r.key);
+	CHECK(a, "alg %d: aead_new", alg);
+	if (!a)
+		return;
+	for (int i = 0; i < THREAD_PKTS; i++) {
+		thread_nonce(i, nonce);
+		memcpy(r.ct[i], r.msg, sizeof(r.msg));
+		aead_seal(a, nonce, r.aad, sizeof(r.aad), r.ct[i],
+			  THREAD_LEN - (size_t)i, r.tag[i]);
+	}
+	aead_free(a);
+
+	for (int t = 0; t < THREADS; t++)
+		started += !pthread_create(&tids[t], NULL, thread_run, &r);
+	for (int t = 0; t < started; t++) {
+		void *ret;
+
+		pthread_join(tids[t], &ret);
+		bad += (uintptr_t)ret;
+	}
+	CHECK(started == THREADS && !bad, "alg %d: %d threads, %lu bad", alg,
+	      started, (unsigned long)bad);
+}
+
+static void test_backend_api(void)
+{
+	bool imb = aead_backend_available(AEAD_BACKEND_IPSEC_MB);
+	char about[128];
+
+	CHECK(aead_backend_available(AEAD_BACKEND_OPENSSL), "openssl there");
+	CHECK(!strcmp(aead_backend_name(AEAD_BACKEND_OPENSSL), "openssl") &&
+		      !strcmp(aead_backend_name(AEAD_BACKEND_IPSEC_MB),
+			      "ipsec-mb") &&
+		      !strcmp(aead_backend_name((enum aead_backend)9), "?"),
+	      "backend names");
+	CHECK(aead_backend_set(AEAD_BACKEND_NOCRYPTO) == -ENOTSUP &&
+		      aead_backend_set((enum aead_backend)9) == -ENOTSUP,
+	      "no backend without crypto in this build");
+	CHECK(aead_backend_set(AEAD_BACKEND_IPSEC_MB) == (imb ? 0 : -ENOTSUP),
+	      "ipsec-mb set as available");
+
+	CHECK(aead_backend_set(AEAD_BACKEND_OPENSSL) == 0 &&
+		      aead_backend_for(XDPSEC_ALG_AES_GCM_128) ==
+			      AEAD_BACKEND_OPENSSL,
+	      "GCM on OpenSSL when asked");
+	CHECK(aead_backend_set(AEAD_BACKEND_AUTO) == 0 &&
+		      aead_backend_for(XDPSEC_ALG_AES_GCM_256) ==
+			      (imb ? AEAD_BACKEND_IPSEC_MB :
+				     AEAD_BACKEND_OPENSSL),
+	      "GCM on the fastest backend by default");
+	CHECK(aead_backend_for(XDPSEC_ALG_CHACHA20_POLY1305) ==
+			      AEAD_BACKEND_OPENSSL &&
+		      aead_backend_for(XDPSEC_ALG_AES_GMAC_128) ==
+			      AEAD_BACKEND_OPENSSL &&
+		      aead_backend_for(XDPSEC_ALG_AES_CBC_256) ==
+			      AEAD_BACKEND_OPENSSL,
+	      "the other algorithms on OpenSSL");
+
+	aead_backend_about(AEAD_BACKEND_OPENSSL, about, sizeof(about));
+	CHECK(strstr(about, "OpenSSL"), "openssl about: %s", about);
+}
+
+/*
+ * Everything that goes through one backend: the vector suites and the
+ * tests of the algorithms it does.
+ */
+static void test_backend(enum aead_backend b)
 {
 	static const enum xdpsec_alg aeads[] = {
 		XDPSEC_ALG_AES_GCM_128,
 		XDPSEC_ALG_AES_GCM_256,
 		XDPSEC_ALG_CHACHA20_POLY1305,
 	};
+	int suites_run = 0;
+	char about[128];
 
-	test_table();
-	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+	aead_backend_about(b, about, sizeof(about));
+	if (aead_backend_set(b)) {
+		printf("backend %s: SKIPPED (%s)\n", aead_backend_name(b),
+		       about);
+		return;
+	}
+	printf("backend %s: %s\n", aead_backend_name(b), about);
+	want_backend = b;
+
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		if (aead_backend_for(suites[i].alg) != b)
+			continue;
 		test_wycheproof(&suites[i]);
+		suites_run++;
+	}
+	/* OpenSSL does every suite; ipsec-mb the AES-GCM one. */
+	CHECK(suites_run == (b == AEAD_BACKEND_OPENSSL ? 4 : 1),
+	      "%s: %d vector suites run", aead_backend_name(b), suites_run);
 
 	for (size_t i = 0; i < sizeof(aeads) / sizeof(aeads[0]); i++) {
+		if (aead_backend_for(aeads[i]) != b)
+			continue;
 		test_tamper(aeads[i]);
 		test_reuse(aeads[i]);
+		test_aad_segments(aeads[i]);
+		test_threads(aeads[i]);
 	}
 	test_keys_differ();
+
+	aead_backend_set(AEAD_BACKEND_AUTO);
+}
+
+int main(void)
+{
+	test_table();
+	test_backend_api();
+	test_backend(AEAD_BACKEND_OPENSSL);
+	test_backend(AEAD_BACKEND_IPSEC_MB);
+	if (aead_backend_available(AEAD_BACKEND_IPSEC_MB)) {
+		test_cross(XDPSEC_ALG_AES_GCM_128);
+		test_cross(XDPSEC_ALG_AES_GCM_256);
+	}
+
+	want_backend = AEAD_BACKEND_OPENSSL;
 	test_gmac(XDPSEC_ALG_AES_GMAC_128);
 	test_gmac(XDPSEC_ALG_AES_GMAC_256);
 	test_cbc(XDPSEC_ALG_AES_CBC_128);

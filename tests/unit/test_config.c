@@ -632,6 +632,14 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	{ "max_sas too small", "[daemon]\nmax_sas = 15\n", 2,
+	  { "max_sas '15' is invalid", "use 16 to 4194304" } },
+	{ "max_sas too large", "[daemon]\nmax_sas = 4194305\n", 2,
+	  { "max_sas '4194305' is invalid" } },
+	{ "max_policies not a number", "[daemon]\nmax_policies = 1e6\n", 2,
+	  { "max_policies '1e6' is invalid", "use 16 to 2097152" } },
+	{ "max_policies too large", "[daemon]\nmax_policies = 2097153\n", 2,
+	  { "max_policies '2097153' is invalid" } },
 	{ "unknown key", SA_OK("a", "300") "colour = blue\n", 10,
 	  { "unknown key", "colour", "[sa]" } },
 	{ "unknown section", "[daemon]\n\n[tunnel t1]\ndir = in\n", 3,
@@ -917,6 +925,52 @@ static void test_bad_cases(void)
 {
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
 		test_bad(&bad_cases[i]);
+}
+
+/* Writes [daemon] with max_policies = 16, then n policies of 6 lines. */
+static void capacity_conf(const char *name, unsigned int n)
+{
+	size_t len = 64 + n * 128;
+	char *text = malloc(len), *p = text;
+
+	p += sprintf(p, "[daemon]\nmax_policies = 16\n");
+	for (unsigned int i = 0; i < n; i++)
+		p += sprintf(p,
+			     "[policy p%u]\ndir = out\nsrc = 10.1.0.0/16\n"
+			     "dst = 10.0.%u.0/24\naction = bypass\n\n",
+			     i, i);
+	write_file(name, text, 0644);
+	free(text);
+}
+
+/* The capacities: defaults, a setting taken, and a file that overflows. */
+static void test_capacity(void)
+{
+	char err[CONFIG_ERR_MAX] = "", path[PATH_MAX], want[PATH_MAX + 64];
+	struct config cfg;
+	int rc;
+
+	write_file("cap.conf", "[daemon]\nmax_sas = 200016\n", 0644);
+	conf_path("cap.conf", path, sizeof(path));
+	rc = config_load(path, &cfg, err, sizeof(err));
+	CHECK(rc == 0 && cfg.daemon.max_sas == 200016 &&
+		      cfg.daemon.max_policies == XDPSEC_MAX_POLICIES,
+	      "max_sas taken, max_policies default: %s", err);
+	config_free(&cfg);
+
+	capacity_conf("cap16.conf", 16);
+	conf_path("cap16.conf", path, sizeof(path));
+	rc = config_load(path, &cfg, err, sizeof(err));
+	CHECK(rc == 0 && cfg.n_policies == 16, "16 policies fit 16: %s", err);
+	config_free(&cfg);
+
+	/* The 17th policy's header: 2 lines of [daemon], 6 per policy. */
+	capacity_conf("cap17.conf", 17);
+	conf_path("cap17.conf", path, sizeof(path));
+	rc = config_load(path, &cfg, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:%d: [policy p16] is one more than "
+		 "max_policies = 16 allows", path, 2 + 16 * 6 + 1);
+	CHECK(rc == -EINVAL && !strcmp(err, want), "17 policies: %s", err);
 }
 
 static void test_missing_file(void)
@@ -1889,6 +1943,7 @@ int main(void)
 	test_dataplane();
 	test_bad_cases();
 	test_missing_file();
+	test_capacity();
 	test_prefixes();
 	test_names();
 	test_key_file_read();

@@ -4,7 +4,8 @@
  * implementation (tests/tools/ike_sk_vectors.py, on Python's cryptography
  * package) open, and seal to the same bytes where the IV is a counter;
  * round trips for every transform; any flipped bit anywhere in a message
- * makes it fail to open; wrong lengths and bad padding are refused.
+ * makes it fail to open; wrong lengths and bad padding are refused.  The
+ * transforms go through each cipher backend built in that does them.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aead.h"
 #include "check.h"
 #include "ike_sk.h"
 
@@ -205,12 +207,32 @@ static void test_bad_padding(void)
 	ike_sk_free(rx);
 }
 
-int main(void)
+/* OpenSSL does every transform, ipsec-mb the two AES-GCM ones. */
+static void test_backend(enum aead_backend b, int want)
 {
+	int n = 0;
+
+	if (aead_backend_set(b)) {
+		printf("ike_sk: backend %s SKIPPED (not built in or not usable here)\n",
+		       aead_backend_name(b));
+		return;
+	}
 	for (size_t i = 0; i < sizeof(xforms) / sizeof(xforms[0]); i++) {
+		if (aead_backend_for(xforms[i].alg) != b)
+			continue;
 		test_open_known(&xforms[i]);
 		test_seal(&xforms[i]);
+		n++;
 	}
+	CHECK(n == want, "%s: %d transforms", aead_backend_name(b), n);
+	printf("ike_sk: %d transforms through %s\n", n, aead_backend_name(b));
+	aead_backend_set(AEAD_BACKEND_AUTO);
+}
+
+int main(void)
+{
+	test_backend(AEAD_BACKEND_OPENSSL, 5);
+	test_backend(AEAD_BACKEND_IPSEC_MB, 2);
 	test_iv_unique();
 	test_refused();
 	test_bad_padding();
