@@ -28,7 +28,7 @@ enum xdpsec_limits {
 	XDPSEC_MAX_IFACES = 16,
 	XDPSEC_MAX_QUEUES = 64,
 	XDPSEC_MAX_WORKERS = 64,
-	XDPSEC_REPLAY_DEFAULT = 128,
+	XDPSEC_REPLAY_DEFAULT = 4096,	/* absorbs reordering across workers */
 	XDPSEC_REPLAY_MAX = 4096,
 	XDPSEC_IPV6_EXT_MAX = 4,	/* extension headers walked in XDP */
 };

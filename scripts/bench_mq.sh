@@ -70,6 +70,12 @@ cleanup() {
 	[ -n "$WORK" ] && rm -rf "$WORK"
 }
 
+# The daemon's default window, as the build has it.
+replay_default() {
+	sed -n 's/^\tXDPSEC_REPLAY_DEFAULT = \([0-9]*\),.*/\1/p' \
+		include/xdpsec_common.h
+}
+
 reachable() { nsx h1 ping -c1 -W1 "$H2_ADDR" >/dev/null 2>&1; }
 
 # on: h1's TX queue q carries what CPU q % ncpus sends; off: no XPS.
@@ -91,7 +97,7 @@ setup_up() {	# QUEUES DIR
 	TOPO_QUEUES=$1 topo_up || { echo "topology did not come up"; return 1; }
 	topo_tunnel_configs "$conf" "$ALG" 4 || return 1
 	if [ -n "$WINDOW" ]; then
-		sed -i "s/^replay_window = .*/replay_window = $WINDOW/" \
+		sed -i "/^\[daemon\]\$/a replay_window = $WINDOW" \
 			"$conf/gw1.conf" "$conf/gw2.conf"
 	fi
 	for gw in gw1 gw2; do
@@ -238,7 +244,7 @@ main() {
 	sample - runs "$RUNS"
 	sample - seconds "$SECONDS_TCP"
 	sample - alg "$ALG"
-	sample - replay_window "${WINDOW:-128}"
+	sample - replay_window "${WINDOW:-$(replay_default)}"
 	sample - cpus "$(nproc)"
 	sample - kernel "$(uname -r)"
 	sample - spread "$SPREAD"

@@ -129,7 +129,6 @@ topo_gw_config() {	# FILE GW LOCAL PEER L4 R4 L6 R6 ALG KO4 KI4 KO6 KI6 SAS
 		instance = $TOPO-$gw
 		interfaces = lan wan
 		default = bypass
-		replay_window = 128
 
 		[policy out4]
 		dir = out

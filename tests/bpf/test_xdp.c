@@ -96,7 +96,7 @@ enum {
 };
 
 enum {
-	REPLAY_TOP = 1000,
+	REPLAY_TOP = 5000,
 };
 
 /*
