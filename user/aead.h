@@ -156,13 +156,10 @@ enum aead_backend aead_backend_for(enum xdpsec_alg alg);
 /* The backend of context a. */
 enum aead_backend aead_backend_of(const struct aead *a);
 
-/* Logs, once per backend in use, which algorithms it does. */
-void aead_backend_log(void);
-
 /*
  * For the daemon, at start: a build without crypto says so loudly and
- * refuses (-EPERM) unless XDPSEC_NO_CRYPTO=1 is set; then the backends are
- * logged.  Returns 0, -EPERM or -EIO.
+ * refuses (-EPERM) unless XDPSEC_NO_CRYPTO=1 is set; then each backend
+ * in use is logged with the algorithms it does.  Returns 0, -EPERM or -EIO.
  */
 int aead_startup(void);
 

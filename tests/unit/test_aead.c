@@ -943,7 +943,7 @@ static void *thread_run(void *arg)
 			bad += aead_seal(a, nonce, r->aad, sizeof(r->aad), buf,
 					 len, tag) != 0;
 			bad += memcmp(buf, r->ct[i], len) != 0 ||
-			       memcmp(tag, r->tag[i], sizeof(tag)) != 0;
+			       CRYPTO_memcmp(tag, r->tag[i], sizeof(tag)) != 0;
 			bad += aead_open(a, nonce, r->aad, sizeof(r->aad), buf,
 					 len, tag) != 0;
 			bad += memcmp(buf, r->msg, len) != 0;
